@@ -1,0 +1,23 @@
+"""surveykit: rigorous, reproducible evaluation reports from satisfaction surveys and administrative indicators.
+
+Start here::
+
+    import surveykit as sk
+    q = sk.load_questionnaire("questionnaires/ip_protection_satisfaction.yaml")
+    d = sk.Design(df, weights="weight", strata="district", psu="street", fpc="n_streets")
+    sk.score(q, d, by=["district"])
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .errors import InputError, SpecError
+from .scoring import score
+from .spec import load_questionnaire
+from .survey import Design
+
+try:
+    __version__ = version("surveykit")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0+source"
+
+__all__ = ["Design", "InputError", "SpecError", "load_questionnaire", "score", "__version__"]

@@ -1,0 +1,1 @@
+def score(*a, **k): raise RuntimeError("scoring not written yet")

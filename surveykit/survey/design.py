@@ -1,0 +1,362 @@
+"""The survey design object: data + weights + strata + clusters + fpc, with estimation verbs.
+
+Modelled on R's ``survey`` (Lumley 2010, *Complex Surveys*): one immutable object carries the design, a few
+verbs compose. ``Design.mean``, ``Design.total`` and ``Design.ratio`` return tidy DataFrames with the columns of
+``surveykit estimate``: the ``by`` columns, ``variable``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``n``.
+
+Estimators (Särndal, Swensson & Wretman 1992, §5.6-5.9; Lumley 2010, §2.3 and appendix C):
+
+* total ``Y_D = sum_{i in D} w_i y_i``; influence ``z_i = w_i y_i 1[i in D]``;
+* ratio ``R_D = sum_D w_i y_i / sum_D w_i x_i``; influence ``z_i = w_i (y_i - R_D x_i) 1[i in D] / sum_D w_i x_i``;
+* mean = ratio with ``x = 1`` (so a domain mean is a ratio estimator, as in R's ``svymean`` on a subset).
+
+Variances are those of ``sum z`` under the design (:mod:`surveykit.survey.variance`); confidence intervals are
+normal, ``estimate ± 1.96·SE`` (``scipy.stats.norm.ppf(0.975)``). Rows with a missing value of a variable are out of
+the domain for that variable (R's ``na.rm=TRUE``); the whole design is kept, so domains are domains.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from ..errors import InputError
+from .variance import LONELY_POLICIES, Stage, build_stages, domain_variance, group_sum, vcov
+
+Z95 = float(norm.ppf(0.975))
+ESTIMATE_COLUMNS = ["variable", "estimate", "se", "ci_low", "ci_high", "n"]
+
+
+def _as_list(x: str | Sequence[str] | None) -> list[str]:
+    if x is None:
+        return []
+    if isinstance(x, str):
+        return [x]
+    return list(x)
+
+
+def file_row(data: pd.DataFrame, pos: int) -> int | None:
+    """The row number in the source file of the row at position ``pos`` (readers record it), else None."""
+    rows = data.attrs.get("file_rows")
+    if rows is not None:
+        return int(rows[pos])
+    return None
+
+
+def _where(data: pd.DataFrame, pos: int | None = None, column: str | None = None) -> dict:
+    return {"file": data.attrs.get("source"), "row": None if pos is None else file_row(data, pos),
+            "column": column}
+
+
+def numeric_column(data: pd.DataFrame, column: str, *, what: str = "a number") -> np.ndarray:
+    """A column as float64 with NaN for blanks; text where a number belongs is an :class:`InputError`."""
+    if column not in data.columns:
+        raise InputError(f"no column '{column}' in the data (columns: {', '.join(map(str, data.columns[:12]))}"
+                         f"{', ...' if len(data.columns) > 12 else ''})", file=data.attrs.get("source"),
+                         column=column)
+    s = data[column]
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype(float).to_numpy()
+    if pd.api.types.is_numeric_dtype(s):
+        return s.to_numpy(dtype=float, na_value=np.nan)
+    conv = pd.to_numeric(s.astype("string").str.strip().replace("", pd.NA), errors="coerce")
+    bad = conv.isna() & s.notna() & (s.astype("string").str.strip() != "")
+    if bad.any():
+        pos = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"'{s.iloc[pos]}' is not {what}", **_where(data, pos, column))
+    return conv.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _codes(data: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in data.columns:
+        raise InputError(f"no column '{column}' in the data", file=data.attrs.get("source"), column=column)
+    s = data[column]
+    if s.isna().any():
+        pos = int(np.flatnonzero(s.isna().to_numpy())[0])
+        raise InputError("blank design variable (every row needs a value)", **_where(data, pos, column))
+    codes, _ = pd.factorize(s, sort=True)
+    return codes.astype(np.int64)
+
+
+class Design:
+    """A complex survey design: immutable; verbs return tidy DataFrames or new designs.
+
+    Parameters
+    ----------
+    data : DataFrame of respondents (one row each). Not copied: do not modify it afterwards.
+    weights : column of sampling weights (inverse inclusion probabilities). When omitted, weights are derived
+        from ``fpc`` as ``prod_s N_s/n_s`` (like R), or 1 when there is no fpc either.
+    strata : column of first-stage strata (optional).
+    psu : column of primary sampling units, or a list of columns for multistage designs (PSU, then SSU...).
+        Units are nested in strata and in the units above them (ids may repeat across strata).
+        Omitted: every row is its own unit.
+    fpc : column (or list, one per stage) of population sizes -- the number of units of that stage in the
+        stratum / parent unit -- or of sampling fractions (all values <= 1). Omitted: with replacement.
+    lonely_psu : what to do with a stratum holding a single sampled unit: ``"fail"`` (default, refuse with a
+        message naming the strata), ``"adjust"``, ``"remove"``, ``"certainty"`` (as R's survey.lonely.psu).
+
+    Example
+    -------
+    >>> import pandas as pd, surveykit as sk
+    >>> df = pd.DataFrame({"y": [1., 2, 3, 4], "h": [1, 1, 2, 2], "w": [2., 2, 3, 3]})
+    >>> sk.Design(df, weights="w", strata="h").mean("y").round(4)[["variable", "estimate"]]
+      variable  estimate
+    0        y       2.8
+    """
+
+    __slots__ = ("_data", "_weights_col", "_strata_col", "_psu_cols", "_fpc_cols", "_lonely", "_w",
+                 "_domain_mask", "_stage_arrays", "__dict__")
+
+    def __init__(self, data: pd.DataFrame, weights: str | None = None, strata: str | None = None,
+                 psu: str | Sequence[str] | None = None, fpc: str | Sequence[str] | None = None,
+                 lonely_psu: str = "fail"):
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError("data must be a pandas DataFrame")
+        if lonely_psu not in LONELY_POLICIES:
+            raise InputError(f"lonely_psu must be one of {', '.join(LONELY_POLICIES)}, not '{lonely_psu}'")
+        if len(data) == 0:
+            raise InputError("the data have no rows", file=data.attrs.get("source"))
+        psu_cols = _as_list(psu)
+        fpc_cols = _as_list(fpc)
+        if fpc_cols and psu_cols and len(fpc_cols) > len(psu_cols):
+            raise InputError(f"{len(fpc_cols)} fpc columns for {len(psu_cols)} sampling stage(s)")
+        object.__setattr__(self, "_data", data)
+        object.__setattr__(self, "_weights_col", weights)
+        object.__setattr__(self, "_strata_col", strata)
+        object.__setattr__(self, "_psu_cols", tuple(psu_cols))
+        object.__setattr__(self, "_fpc_cols", tuple(fpc_cols))
+        object.__setattr__(self, "_lonely", lonely_psu)
+        object.__setattr__(self, "_domain_mask", None)
+        n = len(data)
+        strata_codes = _codes(data, strata) if strata else None
+        clusters = [_codes(data, c) for c in psu_cols] or [np.arange(n, dtype=np.int64)]
+        popsizes: list[np.ndarray | None] = []
+        for s in range(len(clusters)):
+            popsizes.append(self._fpc_values(s, fpc_cols[s]) if s < len(fpc_cols) else None)
+        stages = build_stages(strata_codes, clusters, popsizes, n)
+        self._check_stages(stages, popsizes)
+        object.__setattr__(self, "_stage_arrays", stages)
+        if weights is not None:
+            w = numeric_column(data, weights, what="a weight")
+            bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+            if len(bad):
+                pos = int(bad[0])
+                raise InputError(f"weight {data[weights].iloc[pos]!r} is {'blank' if np.isnan(w[pos]) else 'not allowed'}"
+                                 " (weights must be non-negative numbers)", **_where(data, pos, weights))
+        else:
+            w = np.ones(n)
+            for s, st in enumerate(stages):
+                if popsizes[s] is not None:
+                    inv_f = 1.0 / (1.0 - st.f)  # N/n
+                    w = w * inv_f[st.parent[st.cluster]]
+        object.__setattr__(self, "_w", w)
+
+    # --- construction helpers ---------------------------------------------------------------------------
+    def _fpc_values(self, stage: int, col: str) -> np.ndarray:
+        v = numeric_column(self._data, col, what="a population size")
+        bad = np.flatnonzero(~np.isfinite(v) | (v <= 0))
+        if len(bad):
+            raise InputError("fpc must be a positive number", **_where(self._data, int(bad[0]), col))
+        return v
+
+    def _check_stages(self, stages: list[Stage], popsizes: list[np.ndarray | None]) -> None:
+        data = self._data
+        for s, st in enumerate(stages):
+            if popsizes[s] is not None:
+                # fpc must be constant within the group the units were sampled from
+                grp = st.parent[st.cluster]
+                p = popsizes[s]
+                lo = np.full(st.n_groups, np.inf)
+                hi = np.full(st.n_groups, -np.inf)
+                np.minimum.at(lo, grp, p)
+                np.maximum.at(hi, grp, p)
+                varying = np.flatnonzero(hi > lo)
+                if len(varying):
+                    pos = int(np.flatnonzero(grp == varying[0])[0])
+                    raise InputError(f"the fpc of stage {s + 1} varies within a stratum/unit; it must be the "
+                                     "population size of that stratum/unit", **_where(data, pos, self._fpc_cols[s]))
+                if np.nanmax(p) > 1:  # population sizes (not fractions): at least the sample
+                    too_small = np.flatnonzero(hi[grp] < st.n[grp])
+                    if len(too_small):
+                        pos = int(too_small[0])
+                        raise InputError(f"the fpc ({p[pos]:g}) is smaller than the number of units sampled "
+                                         f"({int(st.n[grp[pos]])}) at stage {s + 1}",
+                                         **_where(data, pos, self._fpc_cols[s]))
+            lonely = (st.n == 1) & (st.f >= 1e-7)
+            if self._lonely == "fail" and lonely.any():
+                grp = st.parent[st.cluster]
+                rows = [int(np.flatnonzero(grp == g)[0]) for g in np.flatnonzero(lonely)[:5]]
+                if s == 0 and self._strata_col:
+                    names = ", ".join(str(data[self._strata_col].iloc[r]) for r in rows)
+                    what = f"stratum/strata {names}"
+                elif s == 0:
+                    what = "the whole sample"
+                else:
+                    col = self._psu_cols[s - 1]
+                    what = f"unit(s) {', '.join(str(data[col].iloc[r]) for r in rows)} of '{col}'"
+                raise InputError(f"{int(lonely.sum())} group(s) have a single sampled unit at stage {s + 1} "
+                                 f"({what}): the variance cannot be estimated. Merge strata, or choose "
+                                 "lonely_psu='adjust' (R's survey.lonely.psu) knowingly.",
+                                 file=data.attrs.get("source"))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Design is immutable; verbs return a new Design")
+
+    def _replace(self, **changes) -> "Design":
+        new = object.__new__(Design)
+        for slot in ("_data", "_weights_col", "_strata_col", "_psu_cols", "_fpc_cols", "_lonely", "_w",
+                     "_domain_mask", "_stage_arrays"):
+            object.__setattr__(new, slot, changes.get(slot, getattr(self, slot)))
+        return new
+
+    # --- properties ---------------------------------------------------------------------------------------
+    @property
+    def data(self) -> pd.DataFrame:
+        return self._data
+
+    @property
+    def weights(self) -> pd.Series:
+        """The sampling weights (0 outside a subset made with :meth:`subset`)."""
+        w = self._w if self._domain_mask is None else np.where(self._domain_mask, self._w, 0.0)
+        return pd.Series(w, index=self._data.index, name="weight")
+
+    @property
+    def stages(self) -> list[Stage]:
+        return self._stage_arrays
+
+    @property
+    def lonely_psu(self) -> str:
+        return self._lonely
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        st = self._stage_arrays[0]
+        parts = [f"{len(self._data):,} rows"]
+        if self._strata_col:
+            parts.append(f"{st.n_groups} strata ({self._strata_col})")
+        if self._psu_cols:
+            parts.append(f"{st.n_clusters} PSUs ({' > '.join(self._psu_cols)})")
+        if self._fpc_cols:
+            parts.append(f"fpc {' > '.join(self._fpc_cols)}")
+        parts.append(f"weights {self._weights_col or '(from fpc)' if self._fpc_cols else self._weights_col or '1'}")
+        if self._domain_mask is not None:
+            parts.append(f"subset of {int(self._domain_mask.sum()):,} rows")
+        return "Design(" + ", ".join(parts) + ")"
+
+    # --- verbs returning designs ----------------------------------------------------------------------------
+    def subset(self, mask) -> "Design":
+        """A sub-population: estimates are restricted to rows where ``mask`` is true, the design is kept whole
+        (R's ``subset(design, ...)``). ``mask`` is a boolean array/Series or a query string for ``data.eval``."""
+        if isinstance(mask, str):
+            mask = self._data.eval(mask)
+        m = np.asarray(mask, dtype=bool)
+        if m.shape != (len(self._data),):
+            raise InputError("subset mask must have one value per row")
+        if self._domain_mask is not None:
+            m = m & self._domain_mask
+        return self._replace(_domain_mask=m)
+
+    # --- estimation -----------------------------------------------------------------------------------------
+    def domains(self, by: str | Sequence[str] | None) -> tuple[np.ndarray, pd.DataFrame]:
+        """Integer domain code per row and the table of domains (sorted), for the ``by`` columns."""
+        by = _as_list(by)
+        n = len(self._data)
+        if not by:
+            return np.zeros(n, dtype=np.int64), pd.DataFrame(index=[0])
+        for c in by:
+            if c not in self._data.columns:
+                raise InputError(f"no column '{c}' in the data (for --by)", file=self._data.attrs.get("source"),
+                                 column=c)
+        keys = self._data[by]
+        if keys.isna().any().any():
+            col = next(c for c in by if keys[c].isna().any())
+            pos = int(np.flatnonzero(keys[col].isna().to_numpy())[0])
+            raise InputError("blank value in a domain (--by) column", **_where(self._data, pos, col))
+        if len(by) == 1:
+            codes, uniq = pd.factorize(keys[by[0]], sort=True)
+            table = pd.DataFrame({by[0]: uniq})
+        else:
+            mi = pd.MultiIndex.from_frame(keys)
+            codes, uniq = pd.factorize(mi, sort=True)
+            table = uniq.to_frame(index=False)
+        return codes.astype(np.int64), table.reset_index(drop=True)
+
+    def domain_variance(self, z: np.ndarray, domain: np.ndarray, n_domains: int) -> np.ndarray:
+        """Variance, per domain and column, of the total of influence values ``z`` (see :mod:`.variance`)."""
+        return domain_variance(self._stage_arrays, z, domain, n_domains, self._lonely)
+
+    def vcov(self, z: np.ndarray) -> np.ndarray:
+        """Covariance matrix of the totals of the columns of ``z`` (full-length influence values)."""
+        return vcov(self._stage_arrays, z, self._lonely)
+
+    def _ratio_table(self, num: np.ndarray, den: np.ndarray, names: list[str], by, *, total: bool = False
+                     ) -> pd.DataFrame:
+        """Shared engine of mean/total/ratio: ``num``, ``den`` are (n x k) with NaN where out of domain."""
+        codes, table = self.domains(by)
+        nd = len(table)
+        ok = ~(np.isnan(num) | np.isnan(den))
+        if self._domain_mask is not None:
+            ok &= self._domain_mask[:, None]
+        w = self._w[:, None]
+        y = np.where(ok, num, 0.0) * w
+        x = np.where(ok, den, 0.0) * w
+        ty = group_sum(codes, nd, y)
+        tx = group_sum(codes, nd, x)
+        count = group_sum(codes, nd, ok.astype(float))
+        if total:
+            est = ty
+            z = y
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                est = ty / tx
+                z = (y - est[codes] * x) / tx[codes]
+            z = np.where(ok, z, 0.0)
+        var = self.domain_variance(z, codes, nd)
+        se = np.sqrt(np.maximum(var, 0.0))
+        if not total:
+            se = np.where(tx > 0, se, np.nan)
+        rows = []
+        for j, name in enumerate(names):
+            part = table.copy()
+            part["variable"] = name
+            part["estimate"] = est[:, j]
+            part["se"] = se[:, j]
+            part["n"] = count[:, j].astype(np.int64)
+            rows.append(part)
+        out = pd.concat(rows, ignore_index=True)
+        out["ci_low"] = out["estimate"] - Z95 * out["se"]
+        out["ci_high"] = out["estimate"] + Z95 * out["se"]
+        by_cols = _as_list(by)
+        return out[by_cols + ESTIMATE_COLUMNS]
+
+    def _matrix(self, variables: Iterable[str]) -> tuple[np.ndarray, list[str]]:
+        names = _as_list(variables)  # type: ignore[arg-type]
+        if not names:
+            raise InputError("no variable given")
+        cols = [numeric_column(self._data, v) for v in names]
+        return np.column_stack(cols), names
+
+    def mean(self, variables: str | Sequence[str], by: str | Sequence[str] | None = None) -> pd.DataFrame:
+        """Weighted means with linearised SEs, per domain (R: ``svyby(~y, ~by, design, svymean, na.rm=TRUE)``).
+
+        ``estimate = sum_D w y / sum_D w``; influence ``w (y - estimate) / sum_D w``.
+        """
+        y, names = self._matrix(variables)
+        return self._ratio_table(y, np.where(np.isnan(y), np.nan, 1.0), names, by)
+
+    def total(self, variables: str | Sequence[str], by: str | Sequence[str] | None = None) -> pd.DataFrame:
+        """Weighted totals ``sum_D w y`` with SEs, per domain (R: ``svytotal(..., na.rm=TRUE)``)."""
+        y, names = self._matrix(variables)
+        return self._ratio_table(y, np.where(np.isnan(y), np.nan, 1.0), names, by, total=True)
+
+    def ratio(self, numerator: str, denominator: str, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+        """Ratio of totals ``sum_D w y / sum_D w x`` with linearised SE (R: ``svyratio``)."""
+        y, _ = self._matrix(numerator)
+        x, _ = self._matrix(denominator)
+        return self._ratio_table(y, x, [f"{numerator}/{denominator}"], by)
