@@ -71,6 +71,15 @@ def numeric_column(data: pd.DataFrame, column: str, *, what: str = "a number") -
     return conv.to_numpy(dtype=float, na_value=np.nan)
 
 
+def show_value(v) -> str:
+    """A cell value as the user typed it: ``7`` not ``np.float64(7.0)``, text in quotes."""
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return str(v)
+    return repr(str(v))
+
+
 def _codes(data: pd.DataFrame, column: str) -> np.ndarray:
     if column not in data.columns:
         raise InputError(f"no column '{column}' in the data", file=data.attrs.get("source"), column=column)
@@ -145,8 +154,8 @@ class Design:
             bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
             if len(bad):
                 pos = int(bad[0])
-                raise InputError(f"weight {data[weights].iloc[pos]!r} is {'blank' if np.isnan(w[pos]) else 'not allowed'}"
-                                 " (weights must be non-negative numbers)", **_where(data, pos, weights))
+                msg = ("blank weight" if np.isnan(w[pos]) else f"weight {show_value(data[weights].iloc[pos])} is not allowed")
+                raise InputError(msg + " (weights must be non-negative numbers)", **_where(data, pos, weights))
         else:
             w = np.ones(n)
             for s, st in enumerate(stages):

@@ -1,0 +1,100 @@
+"""sk.score against values computed independently in R (tests/fixtures/score/make_score_fixture.R)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import surveykit as sk
+from surveykit.errors import InputError
+from surveykit.scoring import rollup
+
+from .conftest import FIXTURES
+
+F = FIXTURES / "score"
+REL = 1e-8
+
+
+@pytest.fixture(scope="module")
+def design():
+    df = pd.read_csv(F / "data.csv")
+    return sk.Design(df, weights="w", strata="stratum", psu="psu", fpc="fpc")
+
+
+@pytest.mark.parametrize("questionnaire, expected, by", [
+    ("questionnaire.yaml", "expected_by_district.csv", ["district"]),
+    ("questionnaire.yaml", "expected_overall.csv", None),
+    ("questionnaire_pooled.yaml", "expected_pooled_by_district.csv", ["district"]),
+])
+def test_every_score_and_se_matches_r(design, questionnaire, expected, by):
+    q = sk.load_questionnaire(F / questionnaire)
+    got = sk.score(q, design, by=by)
+    assert list(got.columns) == (by or []) + ["group", "node", "estimate", "se", "ci_low", "ci_high", "n"]
+    exp = pd.read_csv(F / expected)
+    keys = (by or []) + ["group", "node"]
+    m = exp.merge(got, on=keys, how="outer", suffixes=("_r", "_py"), indicator=True)
+    assert (m["_merge"] == "both").all(), m[m["_merge"] != "both"][keys + ["_merge"]]
+    np.testing.assert_allclose(m.estimate_py, m.estimate_r, rtol=REL, atol=0)
+    np.testing.assert_allclose(m.se_py, m.se_r, rtol=REL, atol=0)
+    assert (m.n_py == m.n_r).all()
+    np.testing.assert_allclose(m.ci_high - m.estimate_py, 1.959963984540054 * m.se_r, rtol=1e-9)
+
+
+def test_rollup_coefficients_by_hand():
+    """law = 0.6/(0.6+0.4) of index; law.statutes weight 1.5 vs law.policy 1; q03 weight 2 in its node."""
+    q = sk.load_questionnaire(F / "questionnaire.yaml")
+    ru = rollup(q)
+    el = {e: k for k, e in enumerate(ru.elements)}
+    it = {i: k for k, i in enumerate(ru.items)}
+    c = ru.coef["public"]
+    # for the public, effect.infringement does not apply: effect == effect.overall
+    assert not ru.applies["public"][el["effect.infringement"]]
+    np.testing.assert_allclose(c[:, el["effect"]], c[:, el["effect.overall"]])
+    # the index coefficients of one group sum to one
+    for g in q.group_ids:
+        assert ru.coef[g][:, el["index"]].sum() == pytest.approx(1.0)
+    statutes = [i.id for i in q.nodes if i.id == "law.statutes"][0]
+    node = next(n for n in q.nodes if n.id == statutes)
+    ws = {i.id: i.weight for i in node.items}
+    for i, wt in ws.items():
+        assert ru.coef["holder"][it[i], el[statutes]] == pytest.approx(wt / sum(ws.values()))
+
+
+def test_all_is_group_weighted_sum(design):
+    q = sk.load_questionnaire(F / "questionnaire.yaml")
+    s = sk.score(q, design, by="district").set_index(["district", "group", "node"])["estimate"]
+    gw = q.group_weights
+    for dist in "ABC":
+        manual = sum(gw[g] * s[(dist, g, "index")] for g in q.group_ids)
+        assert s[(dist, "all", "index")] == pytest.approx(manual, rel=1e-12)
+
+
+def test_out_of_scale_answer_is_refused_with_row_and_column(design):
+    q = sk.load_questionnaire(F / "questionnaire.yaml")
+    df = design.data.copy()
+    df.loc[df.index[4], "q03"] = 7
+    df.attrs.update(source="data.csv", file_rows=np.arange(len(df)) + 2)
+    d = sk.Design(df, weights="w", strata="stratum", psu="psu", fpc="fpc")
+    with pytest.raises(InputError, match=r"data.csv, row 6, column 'q03': answer 7(\.0)? is outside the scale"):
+        sk.score(q, d)
+
+
+def test_unknown_group_is_refused(design):
+    q = sk.load_questionnaire(F / "questionnaire.yaml")
+    df = design.data.copy()
+    df.loc[df.index[10], "group"] = "lawyers"
+    df.attrs.update(source="data.csv", file_rows=np.arange(len(df)) + 2)
+    d = sk.Design(df, weights="w", strata="stratum", psu="psu", fpc="fpc")
+    with pytest.raises(InputError, match=r"row 12, column 'group': unknown group 'lawyers'"):
+        sk.score(q, d)
+
+
+def test_empty_cell_gives_nan_not_a_guess(design):
+    """A group with no respondent in a district: its scores and the 'all' score are NaN there, others unaffected."""
+    q = sk.load_questionnaire(F / "questionnaire.yaml")
+    df = design.data[~((design.data.district == "A") & (design.data.group == "public"))]
+    d = sk.Design(df, weights="w", strata="stratum", psu="psu", fpc="fpc")
+    s = sk.score(q, d, by="district").set_index(["district", "group", "node"])
+    assert np.isnan(s.loc[("A", "public", "index"), "estimate"])
+    assert np.isnan(s.loc[("A", "all", "index"), "estimate"])
+    assert np.isfinite(s.loc[("B", "all", "index"), "estimate"])
+    assert np.isfinite(s.loc[("A", "holder", "index"), "estimate"])
