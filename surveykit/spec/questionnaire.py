@@ -124,6 +124,23 @@ class Node(BaseModel):
         yield from self.items
 
 
+class Band(BaseModel):
+    """A score band: scores at or above ``min`` (and below the next band's ``min``) get ``label``."""
+
+    model_config = _FROZEN
+    min: float = Field(ge=0, le=100)
+    label: Label
+
+
+DEFAULT_BANDS = (
+    Band(min=90, label=Label(zh="优秀", en="Excellent")),
+    Band(min=80, label=Label(zh="良好", en="Good")),
+    Band(min=70, label=Label(zh="一般", en="Fair")),
+    Band(min=60, label=Label(zh="及格", en="Pass")),
+    Band(min=0, label=Label(zh="不及格", en="Fail")),
+)
+
+
 class Questionnaire(BaseModel):
     """Contract 1. Load with :func:`load_questionnaire`; the object is immutable."""
 
@@ -134,6 +151,23 @@ class Questionnaire(BaseModel):
     scale: Scale
     groups: Groups
     indicators: tuple[Node, ...] = Field(min_length=1)
+    bands: tuple[Band, ...] = DEFAULT_BANDS  # extension of contract 1: optional, wording bands of the reports
+
+    @field_validator("bands")
+    @classmethod
+    def _bands_cover(cls, v):
+        mins = [b.min for b in v]
+        if len(set(mins)) != len(mins):
+            raise ValueError("two bands start at the same score")
+        if min(mins) != 0:
+            raise ValueError("the lowest band must start at 0 so that every score has a band")
+        return tuple(sorted(v, key=lambda b: -b.min))
+
+    def band(self, score: float) -> Band | None:
+        """The band of a 0-100 score (None for NaN)."""
+        if score != score:  # NaN
+            return None
+        return next(b for b in self.bands if score >= b.min)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -279,5 +313,5 @@ def load_questionnaire(path: str | Path) -> Questionnaire:
     return q  # type: ignore[return-value]
 
 
-__all__ = ["Label", "Scale", "GroupLevel", "Groups", "Item", "Node", "Questionnaire", "load_questionnaire",
+__all__ = ["Band", "DEFAULT_BANDS", "Label", "Scale", "GroupLevel", "Groups", "Item", "Node", "Questionnaire", "load_questionnaire",
            "SpecError"]

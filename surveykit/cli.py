@@ -1,0 +1,215 @@
+"""The command line (contract 3 of ARCHITECTURE.md). The only module that prints or exits.
+
+Bad input ends with one line on stderr naming the file, row and column where known, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_QUESTIONNAIRE = REPO_ROOT / "questionnaires" / "ip_protection_satisfaction.yaml"
+DEFAULT_STUDY = Path("data/demo/study.yaml")
+
+
+def _design_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("sampling design")
+    g.add_argument("--weights", metavar="W", help="column of sampling weights")
+    g.add_argument("--strata", metavar="S", help="column of strata")
+    g.add_argument("--psu", metavar="P", action="append",
+                   help="column of primary sampling units (repeat for later stages: --psu street --psu id)")
+    g.add_argument("--fpc", metavar="F", action="append",
+                   help="column of population sizes (or sampling fractions), one per stage")
+    g.add_argument("--lonely-psu", default="fail", choices=["fail", "adjust", "remove", "certainty"],
+                   help="strata with a single sampled unit: refuse (default) or treat as R's survey does")
+    p.add_argument("--by", metavar="COL", action="append", help="domain column (repeatable)")
+    p.add_argument("--out", metavar="OUT.csv", default="-", help="output CSV ('-' for standard output, the default)")
+
+
+def _design(args, data: pd.DataFrame):
+    from .survey import Design
+
+    return Design(data, weights=args.weights, strata=args.strata, psu=args.psu, fpc=args.fpc,
+                  lonely_psu=args.lonely_psu)
+
+
+def _write(df: pd.DataFrame, out: str) -> None:
+    if out == "-":
+        df.to_csv(sys.stdout, index=False, lineterminator="\n")
+    else:
+        path = Path(out)
+        if path.parent and not path.parent.exists():
+            raise InputError("the output folder does not exist", file=path.parent)
+        df.to_csv(path, index=False, encoding="utf-8")
+        print(f"wrote {len(df)} rows to {path}", file=sys.stderr)
+
+
+def cmd_estimate(args) -> int:
+    from .io import read_table
+
+    data = read_table(args.data)
+    d = _design(args, data)
+    fn = d.mean if args.stat == "mean" else d.total
+    _write(fn(args.var, by=args.by), args.out)
+    return 0
+
+
+def cmd_score(args) -> int:
+    from .io import read_table
+    from .scoring import score
+    from .spec import load_questionnaire
+
+    q = load_questionnaire(args.questionnaire)
+    data = read_table(args.responses)
+    d = _design(args, data)
+    _write(score(q, d, by=args.by), args.out)
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .quality import validate
+    from .spec import load_questionnaire
+
+    q = load_questionnaire(args.questionnaire)
+    report = validate(q, args.responses)
+    print(report.summary(), file=sys.stderr)
+    if args.log:
+        report.log.to_csv(args.log, index=False, encoding="utf-8")
+        print(f"wrote {len(report.log)} log rows to {args.log}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_demo(args) -> int:
+    from .report.render import render_reports
+    from .results import ensure_results
+    from .spec import load_questionnaire
+    from .spec.study import load_study
+    from .synth import write_demo
+
+    data_dir = Path(args.data)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    q = load_questionnaire(args.questionnaire)
+    years = tuple(args.years)
+    print(f"generating demo data for {', '.join(map(str, years))} in {data_dir}/ ...", file=sys.stderr)
+    write_demo(q, data_dir, years=years, seed=args.seed)
+    study_path = write_demo_study(data_dir, Path(args.questionnaire), years)
+    study = load_study(study_path)
+    print("computing the results store ...", file=sys.stderr)
+    ensure_results(study)
+    summary = render_reports(study, year=max(years), districts="all", lang=args.lang, out=Path(args.out),
+                             jobs=args.jobs, progress=True)
+    print(summary.text(), file=sys.stderr)
+    return 0 if summary.ok else 1
+
+
+def write_demo_study(data_dir: Path, questionnaire: Path, years) -> Path:
+    """The study file for the demo data: the design the synthetic sample was drawn with."""
+    import os
+
+    rel_q = os.path.relpath(questionnaire.resolve(), data_dir.resolve())
+    lines = [
+        "# Study file written by `surveykit demo` (see surveykit/spec/study.py for the format).",
+        f"questionnaire: {rel_q}",
+        "unit_column: district",
+        "design:",
+        "  weights: weight",
+        "  strata: district",
+        "  psu: [street, respondent_id]   # stage 1: streets/towns; stage 2: respondents",
+        "  fpc: [n_streets, n_frame]      # population sizes per stage",
+        "years:",
+        *[f"  {y}: {{responses: responses_{y}.csv}}" for y in years],
+        "results: results",
+        "min_n: 30",
+    ]
+    path = data_dir / "study.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def cmd_report(args) -> int:
+    from .report.render import render_reports
+    from .results import ensure_results
+    from .spec.study import load_study
+
+    study = load_study(args.study)
+    if args.year not in study.years:
+        raise InputError(f"year {args.year} is not in the study (years: {', '.join(map(str, study.years))})",
+                         file=args.study)
+    ensure_results(study)
+    summary = render_reports(study, year=args.year, districts=args.district, lang=args.lang, out=Path(args.out),
+                             jobs=args.jobs, progress=not args.quiet)
+    print(summary.text(), file=sys.stderr)
+    return 0 if summary.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="surveykit", description="Design-based survey scores and evaluation reports.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="generate demo data and render every report")
+    d.add_argument("--out", default="reports", help="folder for the reports (default: reports)")
+    d.add_argument("--data", default="data/demo", help="folder for the demo data (default: data/demo)")
+    d.add_argument("--questionnaire", default=str(DEFAULT_QUESTIONNAIRE))
+    d.add_argument("--years", type=int, nargs="+", default=[2025, 2026])
+    d.add_argument("--seed", type=int, default=20251123)
+    d.add_argument("--lang", default="zh", choices=["zh", "en"])
+    d.add_argument("--jobs", type=int, default=2)
+    d.set_defaults(fn=cmd_demo)
+
+    v = sub.add_parser("validate", help="check a response file against a questionnaire")
+    v.add_argument("--questionnaire", required=True)
+    v.add_argument("--responses", required=True)
+    v.add_argument("--log", help="write the row-level log (CSV)")
+    v.set_defaults(fn=cmd_validate)
+
+    e = sub.add_parser("estimate", help="design-based means or totals with SEs")
+    e.add_argument("data", help="CSV, XLSX or SAV file")
+    e.add_argument("--var", required=True, action="append", help="variable (repeatable)")
+    e.add_argument("--stat", default="mean", choices=["mean", "total"])
+    _design_options(e)
+    e.set_defaults(fn=cmd_estimate)
+
+    s = sub.add_parser("score", help="scores of every item, indicator and the index with SEs")
+    s.add_argument("--questionnaire", required=True)
+    s.add_argument("--responses", required=True)
+    _design_options(s)
+    s.set_defaults(fn=cmd_score)
+
+    r = sub.add_parser("report", help="render the HTML reports of a year")
+    r.add_argument("--year", type=int, required=True)
+    r.add_argument("--district", default="all", help="a unit (slug, Chinese or English name) or 'all'")
+    r.add_argument("--lang", default="zh", choices=["zh", "en"])
+    r.add_argument("--jobs", type=int, default=2)
+    r.add_argument("--out", default="reports")
+    r.add_argument("--study", default=str(DEFAULT_STUDY), help="study file (default: data/demo/study.yaml)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(fn=cmd_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed one line of usage error; keep its status (2)
+        return int(exc.code or 0)
+    try:
+        return args.fn(args)
+    except InputError as exc:
+        print(f"surveykit: error: {exc.one_line()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("surveykit: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""What a district report shows, read from the results store: tables (DataFrames) and sentences.
+
+The notebook ``notebooks/district_report.ipynb`` calls these methods and displays what they return; nothing here
+computes a statistic -- it selects, formats, labels and suppresses (estimates from fewer than ``min_n``
+respondents are replaced by a visible "too few" mark). No respondent-level data and no free text are read.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from .. import __version__
+from ..results import YearResults, load_results
+from ..spec.questionnaire import Questionnaire, load_questionnaire
+from ..units import Unit, find_unit
+from .i18n import fmt, t
+
+
+class DistrictReport:
+    """One unit's report for one year.
+
+    Example
+    -------
+    >>> r = DistrictReport("data/demo/results", 2026, "pudong", "zh")   # doctest: +SKIP
+    >>> r.first_level_table()                                          # doctest: +SKIP
+    """
+
+    def __init__(self, results: str | Path, year: int, district: str, lang: str = "zh"):
+        unit = find_unit(district)
+        if unit is None:
+            raise ValueError(f"unknown unit {district!r}")
+        self.unit: Unit = unit
+        self.year = int(year)
+        self.lang = lang
+        self.store: YearResults = load_results(results, self.year)
+        man = self.store.manifest
+        self.q: Questionnaire = load_questionnaire(man["inputs"]["questionnaire"]["path"])
+        self.min_n = int(man["min_n"])
+        col = man["unit_column"]
+        su = self.store.scores_unit
+        self.scores = su[su[col] == unit.zh].drop(columns=[col])
+        self.city = self.store.scores_city
+        self.sample = self.store.sample[self.store.sample[col] == unit.zh]
+
+    # --- helpers ---------------------------------------------------------------------------------------------
+    def _get(self, frame: pd.DataFrame, node: str, group: str = "all") -> pd.Series:
+        r = frame[(frame.node == node) & (frame.group == group)]
+        return r.iloc[0] if len(r) else pd.Series({"estimate": float("nan"), "se": float("nan"), "ci_low": float("nan"),
+                                                    "ci_high": float("nan"), "n": 0, "suppressed": True})
+
+    def _score(self, row: pd.Series) -> str:
+        return t("suppressed", self.lang) if row["suppressed"] else fmt(row["estimate"])
+
+    def _ci(self, row: pd.Series) -> str:
+        return "" if row["suppressed"] else f"{fmt(row['ci_low'])}–{fmt(row['ci_high'])}"
+
+    def _band(self, row: pd.Series) -> str:
+        b = None if row["suppressed"] else self.q.band(row["estimate"])
+        return b.label.get(self.lang) if b else ""
+
+    @cached_property
+    def name(self) -> str:
+        return self.unit.name(self.lang)
+
+    # --- content ---------------------------------------------------------------------------------------------
+    def title(self) -> str:
+        return t("report.title", self.lang, unit=self.name, year=self.year)
+
+    def subtitle(self) -> str:
+        return t("report.subtitle", self.lang, version=__version__)
+
+    def headline(self) -> str:
+        """The one-sentence summary: index, CI, band, city index."""
+        r = self._get(self.scores, "index")
+        c = self._get(self.city, "index")
+        if r["suppressed"]:
+            return t("headline.suppressed", self.lang, unit=self.name, year=self.year, n=int(r["n"]), min_n=self.min_n)
+        return t("headline", self.lang, unit=self.name, year=self.year, score=fmt(r["estimate"]),
+                 low=fmt(r["ci_low"]), high=fmt(r["ci_high"]), band=self._band(r), city=fmt(c["estimate"]))
+
+    def first_level_sentence(self) -> str:
+        tab = self._level_rows(1)
+        tab = tab[~tab["suppressed"]]
+        if tab.empty:
+            return ""
+        best, worst = tab.loc[tab.estimate.idxmax()], tab.loc[tab.estimate.idxmin()]
+        return t("first_level.lead", self.lang, best=self.q.label(best.node, self.lang), best_score=fmt(best.estimate),
+                 worst=self.q.label(worst.node, self.lang), worst_score=fmt(worst.estimate))
+
+    def _level_rows(self, level: int, group: str = "all") -> pd.DataFrame:
+        levels = self.q.level_of()
+        s = self.scores[(self.scores.group == group)]
+        s = s[s.node.map(levels) == level]
+        items = {i.id for i in self.q.items}
+        return s[~s.node.isin(items)] if level < max(levels.values()) else s
+
+    def indicator_table(self, level: int = 1) -> pd.DataFrame:
+        """Scores of the ``level``-th indicators (1 = first level) for all groups, beside the city."""
+        L = self.lang
+        rows = []
+        parents = self.q.parent_of()
+        for _, r in self._level_rows(level).iterrows():
+            c = self._get(self.city, r.node)
+            row = {t("col.indicator", L): self.q.label(r.node, L)}
+            if level > 1:
+                row[t("col.parent", L)] = self.q.label(parents[r.node], L)
+            row.update({
+                t("col.score", L): self._score(r),
+                t("col.ci", L): self._ci(r),
+                t("col.band", L): self._band(r),
+                t("col.city", L): fmt(c["estimate"]),
+                t("col.diff_city", L): "" if r["suppressed"] else f"{r['estimate'] - c['estimate']:+.2f}",
+                t("col.n", L): int(r["n"]),
+            })
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def first_level_chart_data(self) -> pd.DataFrame:
+        """Long table for the chart: indicator label, who (this unit / city), estimate, CI."""
+        out = []
+        for _, r in self._level_rows(1).iterrows():
+            c = self._get(self.city, r.node)
+            lab = self.q.label(r.node, self.lang)
+            if not r["suppressed"]:
+                out.append({"indicator": lab, "who": t("chart.unit", self.lang), "estimate": r.estimate,
+                            "ci_low": r.ci_low, "ci_high": r.ci_high})
+            out.append({"indicator": lab, "who": t("chart.city", self.lang), "estimate": c.estimate,
+                        "ci_low": c.ci_low, "ci_high": c.ci_high})
+        return pd.DataFrame(out)
+
+    def group_table(self) -> pd.DataFrame:
+        """The index and first-level scores per respondent group (columns: indicators)."""
+        L = self.lang
+        nodes = ["index"] + [n.id for n in self.q.indicators]
+        rows = []
+        gw = self.q.group_weights or {}
+        for g in (*self.q.group_ids, "all"):
+            row = {t("col.group", L): t("all_groups", L) if g == "all" else self.q.group_label(g, L)}
+            if gw:
+                row[t("col.weight", L)] = "" if g == "all" else f"{gw[g] / sum(gw.values()):.2f}"
+            for node in nodes:
+                r = self._get(self.scores, node, g)
+                label = t("col.index", L) if node == "index" else self.q.label(node, L)
+                row[label] = self._score(r) if r["n"] or not r["suppressed"] else ""
+            row[t("col.n", L)] = int(self._get(self.scores, "index", g)["n"])
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def method_text(self) -> str:
+        L = self.lang
+        n = {g: int(self.sample.loc[self.sample.group == g, "n"].sum()) for g in self.q.group_ids}
+        sample = t("method.sample", L, unit=self.name, n=sum(n.values()),
+                   **{f"n_{g}": v for g, v in n.items() if g in ("holder", "professional", "public")})
+        gw = self.q.group_weights
+        weights = ("、" if L == "zh" else ", ").join(
+            f"{self.q.group_label(g, L)} {w:.2f}" for g, w in (gw or {}).items()) or "-"
+        scoring = t("method.scoring", L, weights=weights, min=self.q.scale.min, span=self.q.scale.max - self.q.scale.min)
+        bands = ("；" if L == "zh" else "; ").join(f"≥{b.min:g} {b.label.get(L)}" for b in self.q.bands)
+        return "\n\n".join([sample, scoring, t("method.bands", L, bands=bands), t("suppressed.note", L, min_n=self.min_n)])
+
+    def provenance_table(self) -> pd.DataFrame:
+        L = self.lang
+        m = self.store.manifest
+        qi, ri = m["inputs"]["questionnaire"], m["inputs"]["responses"]
+        rows = [
+            (t("prov.questionnaire", L), f"{qi['id']} {qi['version']} · sha256 {qi['sha256'][:16]}…"),
+            (t("prov.responses", L), f"{Path(ri['path']).name} · {ri['rows']} rows · {ri['encoding']} · "
+                                     f"sha256 {ri['sha256'][:16]}…"),
+            (t("prov.design", L), m["design_summary"]),
+            (t("prov.package", L), f"surveykit {m['surveykit_version']}"),
+            (t("prov.computed", L), m["created"]),
+        ]
+        return pd.DataFrame(rows, columns=[t("prov.item", L), t("prov.value", L)])

@@ -1,0 +1,227 @@
+"""Batch rendering: one papermill run per unit, converted in-process to a self-contained HTML file.
+
+* Parameters are validated against allow-lists *before* papermill injects anything: the unit must be one of the
+  17 known units (its ASCII slug is what is injected), the year one of the study's years, the language zh/en.
+  Text carrying code is refused with an :class:`~surveykit.errors.InputError` (exit status 2) and no kernel starts.
+* Units run in parallel in worker processes (``jobs``), each with its own kernel; any
+  :class:`concurrent.futures.Executor` can be passed instead (e.g. a ``dask.distributed`` client's executor).
+* A failing unit does not stop the others; it is retried once (kernels occasionally fail to start), then
+  reported in the summary and the run's exit status.
+* Every file is written atomically (temporary file, then rename); each run writes ``<out>/<year>/manifest.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from multiprocessing import get_context
+from pathlib import Path
+
+from ..errors import InputError
+from ..spec.study import Study
+from ..units import UNITS, Unit, find_unit
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "district_report.ipynb"
+LANGS = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    unit: str
+    ok: bool
+    path: str | None
+    seconds: float
+    attempts: int
+    error: str | None = None
+
+
+@dataclass
+class RenderSummary:
+    year: int
+    lang: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+    index: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outcomes)
+
+    def text(self) -> str:
+        good = [o for o in self.outcomes if o.ok]
+        bad = [o for o in self.outcomes if not o.ok]
+        lines = [f"rendered {len(good)} of {len(self.outcomes)} report(s) for {self.year} ({self.lang}) "
+                 f"in {self.seconds:.1f} s" + (f"; index: {self.index}" if self.index else "")]
+        for o in bad:
+            lines.append(f"  FAILED {o.unit} after {o.attempts} attempt(s): {o.error}")
+        return "\n".join(lines)
+
+
+def resolve_units(districts: str) -> list[Unit]:
+    """``all`` or one unit by slug / Chinese / English name; anything else is refused."""
+    if districts == "all":
+        return list(UNITS)
+    unit = find_unit(str(districts).strip())
+    if unit is None:
+        shown = str(districts)[:40] + ("…" if len(str(districts)) > 40 else "")
+        raise InputError(f"unknown district {shown!r}: expected 'all' or one of "
+                         f"{', '.join(u.slug for u in UNITS)} (or their Chinese names)")
+    return [unit]
+
+
+def validate_parameters(study: Study, year, lang, districts) -> tuple[int, str, list[Unit]]:
+    """Check every report parameter against its allow-list before anything is injected into a notebook."""
+    if isinstance(year, bool) or not isinstance(year, int):
+        try:
+            year = int(str(year))
+        except ValueError:
+            raise InputError(f"year must be a number, not {str(year)[:20]!r}") from None
+    if year not in study.years:
+        raise InputError(f"year {year} is not in the study (years: {', '.join(map(str, study.years))})")
+    if lang not in LANGS:
+        raise InputError(f"language must be one of {', '.join(LANGS)}, not {str(lang)[:20]!r}")
+    return year, lang, resolve_units(districts)
+
+
+def render_unit(notebook: str, params: dict, out_html: str, attempts: int = 2) -> Outcome:
+    """Execute the report notebook for one unit and write its HTML; runs in a worker process."""
+    import papermill as pm
+
+    from .html import external_references, notebook_to_html, write_atomic
+
+    t0 = time.perf_counter()
+    error = None
+    for attempt in range(1, attempts + 1):
+        try:
+            nb = pm.execute_notebook(notebook, None, parameters=params, kernel_name="python3",
+                                     progress_bar=False, log_output=False, report_mode=True,
+                                     cwd=str(Path(notebook).parent))
+            html = notebook_to_html(nb, lang=params["lang"])
+            ext = external_references(html)
+            if ext:
+                raise RuntimeError(f"the report would reference outside resources: {ext[:3]}")
+            write_atomic(out_html, html)
+            return Outcome(params["district"], True, out_html, time.perf_counter() - t0, attempt)
+        except Exception as exc:  # a failing unit must not stop the others: record and retry once
+            last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            error = last.splitlines()[0][:300]
+    return Outcome(params["district"], False, None, time.perf_counter() - t0, attempts, error)
+
+
+def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path | str = "reports", jobs: int = 2,
+                   executor: Executor | None = None, progress: bool = False, notebook: Path | None = None
+                   ) -> RenderSummary:
+    """Render the reports of ``year`` for ``districts`` ('all' or one unit) into ``out/<year>/<slug>.html``.
+
+    Returns a :class:`RenderSummary`; raises :class:`InputError` for invalid parameters (nothing is run).
+    """
+    year, lang, units = validate_parameters(study, year, lang, districts)
+    results = study.results_dir
+    if not (results / str(year) / "manifest.json").exists():
+        raise InputError(f"no results store for {year}; compute it first (surveykit report does)", file=results)
+    nb_path = Path(notebook or NOTEBOOK)
+    if not nb_path.exists():
+        raise InputError("report notebook not found", file=nb_path)
+    out = Path(out).resolve()
+    (out / str(year)).mkdir(parents=True, exist_ok=True)
+    summary = RenderSummary(year=year, lang=lang)
+    t0 = time.perf_counter()
+    jobs_list = []
+    for u in units:
+        params = {"year": year, "district": u.slug, "lang": lang, "results": str(results)}
+        jobs_list.append((str(nb_path), params, str(out / str(year) / f"{u.slug}.html")))
+    own = executor is None
+    if own:
+        executor = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(jobs_list))), mp_context=get_context("spawn"))
+    try:
+        futures = [executor.submit(render_unit, *j) for j in jobs_list]
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(futures), desc=f"reports {year}", unit="report", file=sys.stderr)
+        for f in as_completed(futures):
+            summary.outcomes.append(f.result())
+            if bar:
+                bar.update(1)
+        if bar:
+            bar.close()
+    finally:
+        if own:
+            executor.shutdown()
+    order = {u.slug: k for k, u in enumerate(UNITS)}
+    summary.outcomes.sort(key=lambda o: order.get(o.unit, 99))
+    summary.index = str(write_index(study, year, lang, out, summary))
+    summary.seconds = time.perf_counter() - t0
+    _write_run_manifest(out / str(year) / "manifest.json", study, summary)
+    return summary
+
+
+def _write_run_manifest(path: Path, study: Study, summary: RenderSummary) -> None:
+    from .. import __version__
+    from .html import write_atomic
+
+    man = {
+        "year": summary.year, "lang": summary.lang, "surveykit_version": __version__,
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seconds": round(summary.seconds, 2),
+        "results": str(study.results_dir / str(summary.year)),
+        "reports": [asdict(o) for o in summary.outcomes], "index": summary.index, "ok": summary.ok,
+    }
+    write_atomic(str(path), json.dumps(man, ensure_ascii=False, indent=2))
+
+
+def write_index(study: Study, year: int, lang: str, out: Path, summary: RenderSummary) -> Path:
+    """``<out>/index.html``: the city index and a link to every unit's report, in the report theme."""
+    import nbformat as nbf
+
+    from ..results import load_results
+    from ..spec.questionnaire import load_questionnaire
+    from .html import notebook_to_html, write_atomic
+    from .i18n import fmt, t
+
+    store = load_results(study.results_dir, year)
+    q = load_questionnaire(store.manifest["inputs"]["questionnaire"]["path"])
+    col = store.manifest["unit_column"]
+    su = store.scores_unit
+    idx = su[(su.node == "index") & (su.group == "all")].set_index(col)
+    city = store.scores_city
+    c = city[(city.node == "index") & (city.group == "all")].iloc[0]
+    done = {o.unit: o for o in summary.outcomes}
+
+    def esc(s: str) -> str:
+        return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    rows = []
+    for u in UNITS:
+        name = esc(u.name(lang))
+        o = done.get(u.slug)
+        link = (f'<a href="{year}/{u.slug}.html">{name}</a>' if o and o.ok else
+                f"{name} ({esc(t('index.failed', lang))})" if o else name)
+        if u.zh in idx.index:
+            r = idx.loc[u.zh]
+            sup = bool(r["suppressed"])
+            score = esc(t("suppressed", lang)) if sup else fmt(r["estimate"])
+            ci = "" if sup else f"{fmt(r['ci_low'])}–{fmt(r['ci_high'])}"
+            band = "" if sup else esc(q.band(r["estimate"]).label.get(lang))
+            n = int(r["n"])
+        else:
+            score, ci, band, n = "–", "", "", 0
+        rows.append(f"<tr><td>{link}</td><td class='num'>{score}</td><td class='num'>{ci}</td><td>{band}</td>"
+                    f"<td class='num'>{n}</td></tr>")
+    head = "".join(f"<th>{esc(t(k, lang))}</th>" for k in ("col.unit", "col.index", "col.ci", "col.band", "col.n"))
+    table = f'<table class="sk-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    nb = nbf.v4.new_notebook()
+    title = t("index.title", lang, year=year)
+    nb.cells = [nbf.v4.new_markdown_cell(f"# {title}\n\n{t('index.lead', lang)}\n\n"
+                                         + t("index.city", lang, score=fmt(c["estimate"]), low=fmt(c["ci_low"]),
+                                             high=fmt(c["ci_high"]))),
+                nbf.v4.new_code_cell("", outputs=[nbf.v4.new_output("display_data", data={"text/html": table})])]
+    html = notebook_to_html(nb, lang=lang, title=title)
+    path = out / "index.html"
+    write_atomic(str(path), html)
+    return path

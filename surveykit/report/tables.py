@@ -1,0 +1,24 @@
+"""HTML tables for the reports: escaped text, numbers right-aligned, a class the report theme styles."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+from IPython.display import HTML
+
+_NUMBER = re.compile(r"^[+\-−]?\d[\d,]*(\.\d+)?(%|–[+\-]?\d[\d,]*(\.\d+)?)?$")
+
+
+def html_table(df: pd.DataFrame, *, caption: str | None = None) -> HTML:
+    """Render ``df`` (already formatted as text) as an escaped HTML table; numeric-looking cells right-aligned."""
+    def cell(v) -> str:
+        s = "" if v is None or (isinstance(v, float) and v != v) else str(v)
+        esc = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        cls = ' class="num"' if _NUMBER.match(s.replace(" ", "")) else ""
+        return f"<td{cls}>{esc}</td>"
+
+    head = "".join(f"<th>{str(c).replace('&', '&amp;').replace('<', '&lt;')}</th>" for c in df.columns)
+    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in df.itertuples(index=False))
+    cap = f"<caption>{caption}</caption>" if caption else ""
+    return HTML(f'<table class="sk-table">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')

@@ -1,0 +1,181 @@
+"""The results store: every statistic of a year computed once, before any report is drawn.
+
+Layout (``<results>/<year>/``)::
+
+    manifest.json        what was computed from what: input file hashes, questionnaire id/version/hash, design,
+                         package version, parameters, time, row counts, the tables below
+    scores_unit.parquet  sk.score by reporting unit (columns of `surveykit score` + `suppressed`)
+    scores_city.parquet  sk.score for the whole city
+    sample.parquet       respondents per unit and group (unweighted n, sum of weights)
+    dont_know.parquet    don't-know rate per unit and item (an awareness signal)
+
+Notebooks only read this store (:func:`load_results`) and draw; they compute nothing of their own.
+:func:`ensure_results` recomputes a year only when an input changed (hashes in the manifest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .errors import InputError
+from .io import read_table
+from .scoring import group_codes, item_scores, score
+from .spec.questionnaire import Questionnaire, load_questionnaire
+from .spec.study import Study
+from .survey.design import Design
+from .units import UNITS, find_unit
+
+STORE_VERSION = 1
+
+
+def sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_responses(study: Study, year: int, q: Questionnaire) -> pd.DataFrame:
+    """Read a year's responses and check the unit column against the known units."""
+    if year not in study.years:
+        raise InputError(f"no responses configured for {year} (years: {', '.join(map(str, study.years))})")
+    df = read_table(study.responses_path(year), sheet=study.years[year].sheet)
+    col = study.unit_column
+    if col not in df.columns:
+        raise InputError(f"no unit column '{col}' in the data", file=df.attrs.get("source"), column=col)
+    known = df[col].map(lambda v: find_unit(str(v).strip()) if pd.notna(v) else None)
+    bad = known.isna().to_numpy()
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise InputError(f"unknown unit '{df[col].iloc[pos]}' ({int(bad.sum())} row(s)); expected one of "
+                         f"{', '.join(u.zh for u in UNITS)}", file=df.attrs.get("source"),
+                         row=int(df.attrs["file_rows"][pos]), column=col)
+    attrs = dict(df.attrs)
+    df = df.assign(**{col: known.map(lambda u: u.zh)})
+    df.attrs.update(attrs)
+    return df
+
+
+def compute_year(study: Study, year: int, *, questionnaire: Questionnaire | None = None) -> Path:
+    """Compute the store of one year (see module docstring); returns the year's folder."""
+    q = questionnaire or load_questionnaire(study.questionnaire_path)
+    df = load_responses(study, year, q)
+    design = Design(df, **study.design.kwargs())
+    col = study.unit_column
+    by_unit = score(q, design, by=[col])
+    by_unit["suppressed"] = by_unit["n"] < study.min_n
+    city = score(q, design)
+    city["suppressed"] = city["n"] < study.min_n
+    g = group_codes(q, df)
+    w = design.weights.to_numpy()
+    sample = (pd.DataFrame({col: df[col].to_numpy(), "group": np.array(q.group_ids)[g], "w": w})
+              .groupby([col, "group"], sort=True).agg(n=("w", "size"), sum_weights=("w", "sum")).reset_index())
+    # don't-know rate: share of respondents of the unit asked the item who answered a missing code
+    ys = item_scores(q, df)
+    dk_rows = []
+    for item in q.items:
+        sc = q.item_scale(item)
+        raw = pd.to_numeric(df[item.id], errors="coerce")
+        asked = np.isin(g, [q.group_ids.index(x) for x in q.item_groups(item)]) & (raw.notna() | ys[item.id].notna())
+        dk = raw.isin(sc.missing).to_numpy() & asked
+        t = pd.DataFrame({col: df[col].to_numpy(), "asked": asked, "dk": dk})
+        agg = t.groupby(col, sort=True).agg(asked=("asked", "sum"), dont_know=("dk", "sum")).reset_index()
+        agg["item"] = item.id
+        dk_rows.append(agg)
+    dont_know = pd.concat(dk_rows, ignore_index=True)
+    dont_know["rate"] = dont_know["dont_know"] / dont_know["asked"].where(dont_know["asked"] > 0)
+
+    out = study.results_dir / str(year)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = {"scores_unit": by_unit, "scores_city": city, "sample": sample, "dont_know": dont_know}
+    for name, t in tables.items():
+        _write_parquet(t, out / f"{name}.parquet")
+    manifest = {
+        "store_version": STORE_VERSION,
+        "year": year,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "surveykit_version": __version__,
+        "inputs": {"responses": {"path": str(study.responses_path(year)), "sha256": sha256(study.responses_path(year)),
+                                 "encoding": df.attrs.get("encoding"), "rows": int(len(df)),
+                                 "empty_rows_dropped": int(df.attrs.get("empty_rows_dropped", 0))},
+                   "questionnaire": {"path": str(study.questionnaire_path), "id": q.id, "version": q.version,
+                                     "sha256": sha256(study.questionnaire_path)}},
+        "design": study.design.kwargs(),
+        "unit_column": col,
+        "min_n": study.min_n,
+        "design_summary": repr(design),
+        "tables": {k: {"file": f"{k}.parquet", "rows": int(len(v))} for k, v in tables.items()},
+    }
+    _write_text(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+    return out
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_suffix(".parquet.tmp")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def is_current(study: Study, year: int) -> bool:
+    """True when the year's store exists and was computed from the current inputs by this version."""
+    m = study.results_dir / str(year) / "manifest.json"
+    if not m.exists():
+        return False
+    man = json.loads(m.read_text(encoding="utf-8"))
+    try:
+        return (man["store_version"] == STORE_VERSION and man["surveykit_version"] == __version__
+                and man["inputs"]["responses"]["sha256"] == sha256(study.responses_path(year))
+                and man["inputs"]["questionnaire"]["sha256"] == sha256(study.questionnaire_path)
+                and man["design"] == study.design.kwargs() and man["min_n"] == study.min_n)
+    except (KeyError, FileNotFoundError):
+        return False
+
+
+def ensure_results(study: Study, years: list[int] | None = None) -> dict[int, Path]:
+    """Compute every configured year whose store is missing or stale; returns the folders."""
+    q = load_questionnaire(study.questionnaire_path)
+    out = {}
+    for y in sorted(years or study.years):
+        out[y] = study.results_dir / str(y) if is_current(study, y) else compute_year(study, y, questionnaire=q)
+    return out
+
+
+@dataclass(frozen=True)
+class YearResults:
+    """A year's store, read back: the tables plus the manifest."""
+
+    year: int
+    manifest: dict
+    scores_unit: pd.DataFrame
+    scores_city: pd.DataFrame
+    sample: pd.DataFrame
+    dont_know: pd.DataFrame
+
+
+def load_results(results_dir: str | Path, year: int) -> YearResults:
+    """Read a year's results store (written by :func:`compute_year`)."""
+    folder = Path(results_dir) / str(year)
+    man_path = folder / "manifest.json"
+    if not man_path.exists():
+        raise InputError(f"no results for {year}: run `surveykit report` (it computes them) first", file=folder)
+    manifest = json.loads(man_path.read_text(encoding="utf-8"))
+    tables = {k: pd.read_parquet(folder / v["file"]) for k, v in manifest["tables"].items()}
+    return YearResults(year=year, manifest=manifest, **tables)
