@@ -24,6 +24,8 @@ from ..errors import InputError
 
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # GB18030 is a superset of GBK and GB2312 (Chinese Excel's "CSV")
 DELIMITERS = ",;\t|"
+# cells read as missing: blank, and the usual "not available" spellings of R, Excel and databases
+NA_TOKENS = ["", "NA", "N/A", "#N/A", "NULL", "null", "NaN", "nan"]
 
 
 def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFrame:
@@ -95,7 +97,7 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     _check_header(header, path)
     try:
         df = pd.read_csv(io.StringIO(text), sep=delim, skip_blank_lines=False,
-                         keep_default_na=False, na_values=[""], skipinitialspace=False)
+                         keep_default_na=False, na_values=NA_TOKENS, skipinitialspace=False)
     except pd.errors.ParserError as exc:
         msg = str(exc)
         import re
