@@ -32,7 +32,7 @@ import pandas as pd
 from .errors import InputError
 from .spec.questionnaire import Item, Node, Questionnaire
 from .survey.design import Z95, Design, _as_list, _where, numeric_column, show_value
-from .survey.variance import group_sum
+from .survey.variance import cluster_domains, group_sum, stage_has_variance, stage_variance
 
 SCORE_COLUMNS = ["group", "node", "estimate", "se", "ci_low", "ci_high", "n"]
 
@@ -44,12 +44,20 @@ def item_scores(q: Questionnaire, data: pd.DataFrame, *, check: bool = True) -> 
     Returns a DataFrame with one column per item (questionnaire order), index as ``data``. Raises
     :class:`~surveykit.errors.InputError` for an unknown group or an answer outside the scale (when ``check``).
     """
-    groups = group_codes(q, data)
-    out = {}
-    for item in q.items:
+    return pd.DataFrame(item_score_matrix(q, data, check=check), index=data.index, columns=[i.id for i in q.items])
+
+
+def item_score_matrix(q: Questionnaire, data: pd.DataFrame, *, check: bool = True,
+                      groups: np.ndarray | None = None) -> np.ndarray:
+    """:func:`item_scores` as a float array (rows x items), the form the estimators use."""
+    g = group_codes(q, data) if groups is None else groups
+    out = np.empty((len(data), len(q.items)))
+    for j, item in enumerate(q.items):
         x = numeric_column(data, item.id, what="an answer code")
         sc = q.item_scale(item)
-        missing = np.isnan(x) | np.isin(x, sc.missing)
+        missing = np.isnan(x)
+        for code in sc.missing:
+            missing |= x == code
         valid = (x >= sc.min) & (x <= sc.max) & (x == np.round(x))
         bad = ~missing & ~valid
         if check and bad.any():
@@ -58,10 +66,9 @@ def item_scores(q: Questionnaire, data: pd.DataFrame, *, check: bool = True) -> 
             raise InputError(f"answer {show_value(data[item.id].iloc[pos])} is outside the scale ({allowed}); "
                              f"{int(bad.sum())} such value(s) in this column -- run `surveykit validate`",
                              **_where(data, pos, item.id))
-        applies = np.isin(groups, [q.group_ids.index(g) for g in q.item_groups(item)])
-        s = np.where(missing | bad | ~applies, np.nan, sc.score(x, item.reverse))
-        out[item.id] = s
-    return pd.DataFrame(out, index=data.index)
+        applies = np.isin(np.arange(len(q.group_ids)), [q.group_ids.index(x) for x in q.item_groups(item)])[g]
+        out[:, j] = np.where(missing | bad | ~applies, np.nan, sc.score(x, item.reverse))
+    return out
 
 
 def group_codes(q: Questionnaire, data: pd.DataFrame) -> np.ndarray:
@@ -147,6 +154,15 @@ def score(q: Questionnaire, design: Design, by: str | Sequence[str] | None = Non
     least one item under the node). Elements that do not apply to a group have no row for it. A score whose items
     have no respondent in a cell is NaN (and so is "all" if any of its groups is NaN).
 
+    Notes
+    -----
+    Computation. Let ``A_kcj = sum w m y`` and ``B_kcj = sum w m`` over the rows of sampling unit ``k`` (at any
+    stage) in cell ``c`` (domain x group) for item ``j``. The unit's total of the influence values of the item mean
+    ``R_cj = A_cj / B_cj`` is ``(A_kcj - R_cj B_kcj) / B_cj`` and that of a score ``sum_j a_j R_cj`` is the same
+    combination of those totals; the "all" score's unit totals are the group-weighted sums over the unit's cells.
+    So each stage's variance needs only these per-unit sums -- one pass over the data -- and never a
+    respondent x score matrix (when the stage's units are the respondents, the sums are the rows themselves).
+
     Example
     -------
     >>> q = sk.load_questionnaire("questionnaires/ip_protection_satisfaction.yaml")     # doctest: +SKIP
@@ -154,59 +170,61 @@ def score(q: Questionnaire, design: Design, by: str | Sequence[str] | None = Non
     >>> sk.score(q, d, by=["district"]).query("group == 'all' and node == 'index'")      # doctest: +SKIP
     """
     data = design.data
-    ys = item_scores(q, data).to_numpy()
     g = group_codes(q, data)
+    ys = item_score_matrix(q, data, groups=g)
     dom, table = design.domains(by)
     n_dom, n_grp = len(table), len(q.group_ids)
     w = design.weights.to_numpy()
     answered = ~np.isnan(ys)
-    inside = np.ones(len(w), dtype=bool) if design._domain_mask is None else design._domain_mask
-    answered &= inside[:, None]
-    y0 = np.where(answered, ys, 0.0)
+    if design._domain_mask is not None:
+        answered &= design._domain_mask[:, None]
+    wm = answered * w[:, None]
+    np.nan_to_num(ys, copy=False)
+    ys *= wm  # now w*m*y
     ru = rollup(q)
     gw = q.group_weights
 
-    frames = []
-    cell = dom * n_grp + g
-    est_g, se_g, n_g, z = _cell_scores(ru, y0, answered, w, cell, n_dom * n_grp, g, lambda k: k % n_grp, design)
-    # "all" (rule 4)
+    by_group = _Cells(code=dom * n_grp + g, n=n_dom * n_grp, group=np.tile(np.arange(n_grp), n_dom),
+                      domain=np.repeat(np.arange(n_dom), n_grp), coef=[ru.coef[x] for x in q.group_ids])
     if gw is not None:
         wvec = np.array([gw[x] for x in q.group_ids])
         app = np.column_stack([ru.applies[x] for x in q.group_ids])  # elements x groups
         wn = app * wvec
-        wn = wn / wn.sum(axis=1, keepdims=True)  # renormalised over the groups the element applies to
-        est3 = est_g.reshape(n_dom, n_grp, -1)
-        contrib = np.where(wn.T[None, :, :] > 0, est3 * wn.T[None, :, :], 0.0)
-        nan_any = np.any(np.isnan(est3) & (wn.T[None, :, :] > 0), axis=1)
-        est_all = np.where(nan_any, np.nan, contrib.sum(axis=1))
-        z *= wn.T[g]  # influence on the all-groups score: W_g(renormalised) x own-group influence
-        var_all = design.domain_variance(z, dom, n_dom)
-        se_all = np.where(np.isnan(est_all), np.nan, np.sqrt(np.maximum(var_all, 0.0)))
-        n_all = n_g.reshape(n_dom, n_grp, -1).sum(axis=1)
+        wn = (wn / wn.sum(axis=1, keepdims=True)).T  # groups x elements, renormalised over applicable groups
+        res = _linear_scores(design, by_group, wm, ys, answered, ru, n_dom=n_dom, all_weights=wn)
+        est3 = res.est.reshape(n_dom, n_grp, -1)
+        used = wn[None, :, :] > 0
+        est_all = np.where(np.any(np.isnan(est3) & used, axis=1), np.nan,
+                           np.where(used, est3 * wn[None, :, :], 0.0).sum(axis=1))
+        se_all = np.where(np.isnan(est_all), np.nan, np.sqrt(np.maximum(res.var_all, 0.0)))
+        n_all = res.n.reshape(n_dom, n_grp, -1).sum(axis=1)
         app_all = np.ones(len(ru.elements), dtype=bool)
-    else:
-        del z
-        est_all, se_all, n_all, _ = _cell_scores(ru, y0, answered, w, dom, n_dom, None, None, design)
-        app_all = ru.applies[None]
+    else:  # rule 4 without group weights: pool the respondents of the domain
+        res = _linear_scores(design, by_group, wm, ys, answered, ru, n_dom=n_dom)
+        pooled = _Cells(code=dom, n=n_dom, group=np.zeros(n_dom, dtype=np.int64), domain=np.arange(n_dom),
+                        coef=[ru.coef[None]])
+        res_all = _linear_scores(design, pooled, wm, ys, answered, ru, n_dom=n_dom)
+        est_all, n_all, app_all = res_all.est, res_all.n, ru.applies[None]
+        se_all = res_all.se
 
+    frames = []
     for gi, gid in enumerate([*q.group_ids, "all"]):
         if gid == "all":
             e, s, n, app = est_all, se_all, n_all, app_all
         else:
             sl = np.arange(n_dom) * n_grp + gi
-            e, s, n, app = est_g[sl], se_g[sl], n_g[sl], ru.applies[gid]
+            e, s, n, app = res.est[sl], res.se[sl], res.n[sl], ru.applies[gid]
         cols = np.flatnonzero(app)
-        part = pd.DataFrame({
+        frames.append(pd.DataFrame({
             "_dom": np.repeat(np.arange(n_dom), len(cols)),
+            "_g": gi,
+            "_el": np.tile(cols, n_dom),
             "group": gid,
             "node": np.tile(np.array(ru.elements, dtype=object)[cols], n_dom),
-            "_el": np.tile(cols, n_dom),
             "estimate": e[:, cols].ravel(),
             "se": s[:, cols].ravel(),
             "n": n[:, cols].ravel().astype(np.int64),
-        })
-        part["_g"] = gi
-        frames.append(part)
+        }))
     out = pd.concat(frames, ignore_index=True).sort_values(["_dom", "_g", "_el"], kind="stable")
     out["ci_low"] = out["estimate"] - Z95 * out["se"]
     out["ci_high"] = out["estimate"] + Z95 * out["se"]
@@ -217,41 +235,71 @@ def score(q: Questionnaire, design: Design, by: str | Sequence[str] | None = Non
     return out[by_cols + SCORE_COLUMNS].reset_index(drop=True)
 
 
-def _cell_scores(ru: Rollup, y0: np.ndarray, answered: np.ndarray, w: np.ndarray, cell: np.ndarray, n_cells: int,
-                 g: np.ndarray | None, group_of_cell, design: Design):
-    """Estimates, SEs and counts of every element in every cell (domain x group, or domain when pooled).
+@dataclass(frozen=True)
+class _Cells:
+    """Estimation cells: per row ``code`` in ``[0, n)``; per cell its ``group`` (index into ``coef``) and
+    ``domain``; ``coef[k]`` the (items x elements) roll-up of group ``k``."""
 
-    Returns (est, se, n, z) with z the (rows x elements) influence of each row on its own cell's scores.
-    """
-    wm = answered * w[:, None]
-    num = group_sum(cell, n_cells, wm * y0)
-    den = group_sum(cell, n_cells, wm)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = num / den
-    empty = den <= 0
-    r = np.where(empty, 0.0, r)
-    zi = wm * (y0 - r[cell])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        zi /= np.where(empty, 1.0, den)[cell]
+    code: np.ndarray
+    n: int
+    group: np.ndarray
+    domain: np.ndarray
+    coef: list
+
+
+@dataclass(frozen=True)
+class _Linear:
+    est: np.ndarray
+    se: np.ndarray
+    n: np.ndarray
+    var_all: np.ndarray | None
+
+
+def _linear_scores(design: Design, cells: _Cells, wm: np.ndarray, wmy: np.ndarray, answered: np.ndarray,
+                   ru: Rollup, *, n_dom: int, all_weights: np.ndarray | None = None) -> _Linear:
+    """Estimates, SEs and counts of every element in every cell; with ``all_weights`` (groups x elements) also the
+    variance of the group-weighted "all" scores per domain. See :func:`score`, Notes."""
     n_el = len(ru.elements)
-    est = np.empty((n_cells, n_el))
-    nan_mask = np.zeros((n_cells, n_el), dtype=bool)
-    counts = np.empty((n_cells, n_el))
-    z = np.empty((len(cell), n_el))
-    keys = [None] if g is None else list(range(len(ru.coef) - 1))
-    gids = list(ru.coef)
-    cell_groups = np.zeros(n_cells, dtype=np.int64) if g is None else group_of_cell(np.arange(n_cells))
-    for k in keys:
-        a = ru.coef[None] if k is None else ru.coef[gids[k]]
-        rows_c = np.flatnonzero(cell_groups == (0 if k is None else k))
-        est[rows_c] = r[rows_c] @ a
-        nan_mask[rows_c] = (empty[rows_c].astype(float) @ (a != 0)) > 0
-        rows = slice(None) if k is None else np.flatnonzero(g == k)
-        z[rows] = zi[rows] @ a
+    num = group_sum(cells.code, cells.n, wmy)
+    den = group_sum(cells.code, cells.n, wm)
+    empty = den <= 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(empty, 0.0, num / den)
+    inv_den = 1.0 / np.where(empty, 1.0, den)
+    est = np.empty((cells.n, n_el))
+    nan_mask = np.zeros((cells.n, n_el), dtype=bool)
+    counts = np.zeros((cells.n, n_el))
+    row_group = cells.group[cells.code]
+    for k, a in enumerate(cells.coef):
+        ck = np.flatnonzero(cells.group == k)
+        est[ck] = r[ck] @ a
+        nan_mask[ck] = (empty[ck].astype(float) @ (a != 0)) > 0
+        rows = np.flatnonzero(row_group == k) if len(cells.coef) > 1 else slice(None)
         has = (answered[rows].astype(np.float32) @ (a != 0).astype(np.float32)) > 0
-        cnt = group_sum(cell[rows], n_cells, has.astype(float))
-        counts[rows_c] = cnt[rows_c]
+        counts += group_sum(cells.code[rows], cells.n, has.astype(float))
     est[nan_mask] = np.nan
-    var = design.domain_variance(z, cell, n_cells)
+    var = np.zeros((cells.n, n_el))
+    var_all = np.zeros((n_dom, n_el)) if all_weights is not None else None
+    lonely = design.lonely_psu
+    for st in design.stages:
+        if not stage_has_variance(st, lonely):
+            continue
+        cd = cluster_domains(st, cells.code, cells.n)
+        a_sum = group_sum(cd.inverse, len(cd), wmy)
+        b_sum = group_sum(cd.inverse, len(cd), wm)
+        t_items = (a_sum - r[cd.domain] * b_sum) * inv_den[cd.domain]
+        t = np.empty((len(cd), n_el))
+        cg = cells.group[cd.domain]
+        for k, a in enumerate(cells.coef):
+            sel = np.flatnonzero(cg == k)
+            t[sel] = t_items[sel] @ a
+        var += stage_variance(st, cd.cluster, cd.domain, t, cells.n, lonely)
+        if all_weights is not None:
+            t *= all_weights[cg]
+            dom_of = cells.domain[cd.domain]
+            key = cd.cluster.astype(np.int64) * n_dom + dom_of
+            ukey, inv = np.unique(key, return_inverse=True)
+            t_all = group_sum(inv.ravel(), len(ukey), t)
+            var_all += stage_variance(st, ukey // n_dom, ukey % n_dom, t_all, n_dom, lonely)
     se = np.where(nan_mask, np.nan, np.sqrt(np.maximum(var, 0.0)))
-    return est, se, counts, z
+    return _Linear(est=est, se=se, n=counts, var_all=var_all)

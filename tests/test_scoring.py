@@ -39,6 +39,22 @@ def test_every_score_and_se_matches_r(design, questionnaire, expected, by):
     np.testing.assert_allclose(m.ci_high - m.estimate_py, 1.959963984540054 * m.se_r, rtol=1e-9)
 
 
+def test_two_stage_design_matches_r():
+    """PSUs then respondents, fpc at both stages (the demo's design): the element stage enters the variance."""
+    df = pd.read_csv(F / "data.csv")
+    d = sk.Design(df, weights="w", strata="stratum", psu=["psu", "id"], fpc=["fpc", "fpc2"])
+    q = sk.load_questionnaire(F / "questionnaire.yaml")
+    got = sk.score(q, d, by="district")
+    exp = pd.read_csv(F / "expected_twostage_by_district.csv")
+    m = exp.merge(got, on=["district", "group", "node"], how="outer", indicator=True)
+    assert (m["_merge"] == "both").all()
+    np.testing.assert_allclose(m.estimate_y, m.estimate_x, rtol=REL, atol=0)
+    np.testing.assert_allclose(m.se_y, m.se_x, rtol=REL, atol=0)
+    # the second stage adds variance: every SE differs from the one-stage design's
+    one = pd.read_csv(F / "expected_by_district.csv").merge(exp, on=["district", "group", "node"])
+    assert (one.se_y > one.se_x).mean() > 0.9
+
+
 def test_rollup_coefficients_by_hand():
     """law = 0.6/(0.6+0.4) of index; law.statutes weight 1.5 vs law.policy 1; q03 weight 2 in its node."""
     q = sk.load_questionnaire(F / "questionnaire.yaml")

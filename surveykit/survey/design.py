@@ -296,9 +296,11 @@ class Design:
             table = uniq.to_frame(index=False)
         return codes.astype(np.int64), table.reset_index(drop=True)
 
-    def domain_variance(self, z: np.ndarray, domain: np.ndarray, n_domains: int) -> np.ndarray:
-        """Variance, per domain and column, of the total of influence values ``z`` (see :mod:`.variance`)."""
-        return domain_variance(self._stage_arrays, z, domain, n_domains, self._lonely)
+    def domain_variance(self, z: np.ndarray, domain: np.ndarray, n_domains: int,
+                        rows: np.ndarray | None = None) -> np.ndarray:
+        """Variance, per domain and column, of the total of influence values ``z`` (see :mod:`.variance`);
+        ``rows`` maps the rows of ``z`` to the design's rows when they are in another order."""
+        return domain_variance(self._stage_arrays, z, domain, n_domains, self._lonely, rows)
 
     def vcov(self, z: np.ndarray) -> np.ndarray:
         """Covariance matrix of the totals of the columns of ``z`` (full-length influence values)."""

@@ -72,41 +72,74 @@ class Stage:
         return scale, centred
 
 
+@dataclass(frozen=True)
+class ClusterDomains:
+    """The (cluster, domain) combinations of one stage that occur in the data.
+
+    ``cluster`` and ``domain`` per combination; ``inverse`` per row: the index of the row's combination.
+    """
+
+    cluster: np.ndarray
+    domain: np.ndarray
+    inverse: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.cluster)
+
+
+def cluster_domains(st: Stage, domain: np.ndarray, n_domains: int, rows: np.ndarray | None = None) -> ClusterDomains:
+    """Combinations of stage-``st`` clusters and domains present in the data (rows in design order unless ``rows``
+    maps them: row ``i`` is design row ``rows[i]``)."""
+    cluster = st.cluster if rows is None else st.cluster[rows]
+    key = cluster.astype(np.int64) * n_domains + domain
+    ukey, inv = np.unique(key, return_inverse=True)
+    return ClusterDomains(cluster=ukey // n_domains, domain=ukey % n_domains, inverse=inv.ravel())
+
+
+def stage_variance(st: Stage, cd_cluster: np.ndarray, cd_domain: np.ndarray, t: np.ndarray, n_domains: int,
+                   lonely_psu: str = "fail") -> np.ndarray:
+    """One stage's variance contribution per domain, from the cluster totals ``t`` (combinations x k) of the
+    influence values of each domain's estimates. Clusters of the stage without members in a domain count as
+    zero totals (R pads them in ``onestrat``)."""
+    scale, centred = st.scales(lonely_psu)
+    grp = st.parent[cd_cluster]
+    gkey = grp.astype(np.int64) * n_domains + cd_domain
+    ugkey, ginv = np.unique(gkey, return_inverse=True)
+    ginv = ginv.ravel()
+    g_of = ugkey // n_domains
+    d_of = ugkey % n_domains
+    n_g = st.n[g_of].astype(float)
+    present = np.bincount(ginv, minlength=len(ugkey)).astype(float)
+    mean = group_sum(ginv, len(ugkey), t) / n_g[:, None]
+    mean = np.where(centred[g_of][:, None], mean, 0.0)
+    dev = t - mean[ginv]
+    ss = group_sum(ginv, len(ugkey), dev * dev) + (n_g - present)[:, None] * mean * mean
+    return group_sum(d_of, n_domains, ss * scale[g_of][:, None])
+
+
+def stage_has_variance(st: Stage, lonely_psu: str) -> bool:
+    return bool(np.any(st.scales(lonely_psu)[0]))
+
+
 def domain_variance(stages: list[Stage], z: np.ndarray, domain: np.ndarray, n_domains: int,
-                    lonely_psu: str = "fail") -> np.ndarray:
+                    lonely_psu: str = "fail", rows: np.ndarray | None = None) -> np.ndarray:
     """Variance of ``sum z`` within each domain, for every column of ``z``.
 
     ``z[i, j]`` is row ``i``'s influence on estimate ``j`` *of the row's own domain* ``domain[i]``; returns an
     array (n_domains x k). Equivalent to calling R's ``svyrecvar`` once per domain with ``z`` zeroed outside it.
+    ``rows``: when ``z`` and ``domain`` hold the design's rows in another order, row ``i`` of ``z`` is design row
+    ``rows[i]``.
     """
     z = np.asarray(z, dtype=float)
     if z.ndim == 1:
         z = z[:, None]
-    k = z.shape[1]
-    total = np.zeros((n_domains, k))
+    total = np.zeros((n_domains, z.shape[1]))
     for st in stages:
-        scale, centred = st.scales(lonely_psu)
-        if not np.any(scale):
+        if not stage_has_variance(st, lonely_psu):
             continue
-        # PSU x domain totals, only for the combinations that occur
-        key = st.cluster.astype(np.int64) * n_domains + domain
-        ukey, inv = np.unique(key, return_inverse=True)
-        t = group_sum(inv, len(ukey), z)
-        clus = ukey // n_domains
-        dom = ukey % n_domains
-        grp = st.parent[clus]
-        gkey = grp.astype(np.int64) * n_domains + dom
-        ugkey, ginv = np.unique(gkey, return_inverse=True)
-        g_of = ugkey // n_domains
-        d_of = ugkey % n_domains
-        n_g = st.n[g_of].astype(float)
-        present = np.bincount(ginv, minlength=len(ugkey)).astype(float)
-        mean = group_sum(ginv, len(ugkey), t) / n_g[:, None]
-        mean = np.where(centred[g_of][:, None], mean, 0.0)
-        dev = t - mean[ginv]
-        ss = group_sum(ginv, len(ugkey), dev * dev) + (n_g - present)[:, None] * mean * mean
-        contrib = ss * scale[g_of][:, None]
-        total += group_sum(d_of, n_domains, contrib)
+        cd = cluster_domains(st, domain, n_domains, rows)
+        t = group_sum(cd.inverse, len(cd), z)
+        total += stage_variance(st, cd.cluster, cd.domain, t, n_domains, lonely_psu)
     return total
 
 
