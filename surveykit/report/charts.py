@@ -6,15 +6,12 @@ matplotlib Figure; the notebook displays it and nbconvert embeds it as a PNG.
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from .fonts import use_cjk_font  # noqa: E402
+from .fonts import use_cjk_font
 
 PALETTE = {"unit": "#1f4e79", "city": "#a6a6a6"}
 
@@ -26,6 +23,14 @@ def setup() -> str:
                   rc={"axes.unicode_minus": False, "figure.dpi": 110, "savefig.dpi": 110,
                       "axes.edgecolor": "#cccccc", "grid.color": "#e6e6e6"})
     return family
+
+
+def show(fig: plt.Figure) -> None:
+    """Display a figure once (as an embedded PNG in the report) and free it."""
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)
 
 
 def scores_with_ci(data: pd.DataFrame, title: str, *, xlim: tuple[float, float] | None = None) -> plt.Figure:
@@ -40,7 +45,7 @@ def scores_with_ci(data: pd.DataFrame, title: str, *, xlim: tuple[float, float] 
     colors = dict(zip(whos, [PALETTE["unit"], PALETTE["city"]]))
     fig, ax = plt.subplots(figsize=(7.2, 0.55 * len(order) + 1.2))
     offsets = dict(zip(whos, np.linspace(-0.15, 0.15, len(whos)) if len(whos) > 1 else [0.0]))
-    for who in whos:
+    for rank, who in enumerate(whos):
         d = data[data["who"] == who].set_index("indicator").reindex(order)
         y = np.arange(len(order)) + offsets[who]
         ax.errorbar(d["estimate"], y, xerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
@@ -48,16 +53,17 @@ def scores_with_ci(data: pd.DataFrame, title: str, *, xlim: tuple[float, float] 
                     label=who)
         for yy, v in zip(y, d["estimate"]):
             if np.isfinite(v):
-                ax.annotate(f"{v:.2f}", (v, yy), xytext=(0, 7), textcoords="offset points", ha="center",
-                            fontsize=8, color=colors[who])
+                # first series labelled above its dot, the second below, so labels never sit on an interval
+                ax.annotate(f"{v:.2f}", (v, yy), xytext=(0, 7 if rank == 0 else -13), textcoords="offset points",
+                            ha="center", fontsize=8, color=colors[who])
     ax.set_yticks(np.arange(len(order)), order)
     ax.invert_yaxis()
     lo = np.nanmin(data["ci_low"].to_numpy(float))
     hi = np.nanmax(data["ci_high"].to_numpy(float))
     ax.set_xlim(xlim or (max(0.0, np.floor(lo / 5) * 5 - 2), min(100.0, np.ceil(hi / 5) * 5 + 2)))
     ax.set_xlabel("")
-    ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
-    ax.legend(loc="lower right", frameon=False, fontsize=9)
+    ax.set_title(title, loc="left", fontsize=11, fontweight="bold", pad=22)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(whos), frameon=False, fontsize=9)
     sns.despine(ax=ax, left=True)
     fig.tight_layout()
     return fig
