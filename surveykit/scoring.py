@@ -23,7 +23,7 @@ Checked against R to 1e-8 in ``tests/test_scoring.py`` (fixture and R script in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -32,7 +32,7 @@ import pandas as pd
 from .errors import InputError
 from .spec.questionnaire import Item, Node, Questionnaire
 from .survey.design import Z95, Design, _as_list, _where, numeric_column, show_value
-from .survey.variance import cluster_domains, group_sum, stage_has_variance, stage_variance
+from .survey.variance import group_sum
 
 SCORE_COLUMNS = ["group", "node", "estimate", "se", "ci_low", "ci_high", "n"]
 
@@ -255,6 +255,70 @@ class _Linear:
     var_all: np.ndarray | None
 
 
+@dataclass(frozen=True)
+class _ScoreInfluence:
+    """Influence of each respondent on its own cell's scores, kept as sufficient statistics (see score, Notes).
+
+    ``sums(codes, ...)``: over the rows of each (part, cell) combination, ``A = sum r w m y`` and ``B = sum r w m``
+    per item give the items' influence totals ``(A - R B) / D``; nodes are their roll-up with the cell's group."""
+
+    cells: _Cells
+    wm: np.ndarray
+    wmy: np.ndarray
+    r: np.ndarray
+    inv_den: np.ndarray
+    k: int
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def n_domains(self) -> int:
+        return self.cells.n
+
+    def sums(self, codes, n_codes, row_weights=None):
+        # the cells' and the all-groups' variances need the same sums: compute them once
+        memo_key = (id(codes), None if row_weights is None else id(row_weights))
+        if memo_key not in self._memo:
+            self._memo[memo_key] = (codes, row_weights, self._sums(codes, row_weights))
+        return self._memo[memo_key][2]
+
+    def _sums(self, codes, row_weights):
+        key = codes.astype(np.int64) * self.cells.n + self.cells.code
+        ukey, inv = np.unique(key, return_inverse=True)
+        inv = inv.ravel()
+        wm, wmy = (self.wm, self.wmy) if row_weights is None else (self.wm * row_weights[:, None],
+                                                                   self.wmy * row_weights[:, None])
+        part, cell = ukey // self.cells.n, ukey % self.cells.n
+        a_sum = group_sum(inv, len(ukey), wmy)
+        b_sum = group_sum(inv, len(ukey), wm)
+        t_items = (a_sum - self.r[cell] * b_sum) * self.inv_den[cell]
+        t = np.empty((len(ukey), self.k))
+        cg = self.cells.group[cell]
+        for g, a in enumerate(self.cells.coef):
+            sel = np.flatnonzero(cg == g)
+            t[sel] = t_items[sel] @ a
+        return part, cell, t
+
+
+@dataclass(frozen=True)
+class _AllGroupsInfluence:
+    """Influence on the group-weighted "all" scores of each domain: ``W_g`` times the own-group influence."""
+
+    base: _ScoreInfluence
+    weights: np.ndarray  # groups x elements (renormalised over applicable groups)
+    n_domains: int
+
+    @property
+    def k(self) -> int:
+        return self.base.k
+
+    def sums(self, codes, n_codes, row_weights=None):
+        part, cell, t = self.base.sums(codes, n_codes, row_weights)
+        t = t * self.weights[self.base.cells.group[cell]]
+        key = part * self.n_domains + self.base.cells.domain[cell]
+        ukey, inv = np.unique(key, return_inverse=True)
+        return ukey // self.n_domains, ukey % self.n_domains, group_sum(inv.ravel(), len(ukey), t)
+
+
 def _linear_scores(design: Design, cells: _Cells, wm: np.ndarray, wmy: np.ndarray, answered: np.ndarray,
                    ru: Rollup, *, n_dom: int, all_weights: np.ndarray | None = None) -> _Linear:
     """Estimates, SEs and counts of every element in every cell; with ``all_weights`` (groups x elements) also the
@@ -278,28 +342,10 @@ def _linear_scores(design: Design, cells: _Cells, wm: np.ndarray, wmy: np.ndarra
         has = (answered[rows].astype(np.float32) @ (a != 0).astype(np.float32)) > 0
         counts += group_sum(cells.code[rows], cells.n, has.astype(float))
     est[nan_mask] = np.nan
-    var = np.zeros((cells.n, n_el))
-    var_all = np.zeros((n_dom, n_el)) if all_weights is not None else None
-    lonely = design.lonely_psu
-    for st in design.stages:
-        if not stage_has_variance(st, lonely):
-            continue
-        cd = cluster_domains(st, cells.code, cells.n)
-        a_sum = group_sum(cd.inverse, len(cd), wmy)
-        b_sum = group_sum(cd.inverse, len(cd), wm)
-        t_items = (a_sum - r[cd.domain] * b_sum) * inv_den[cd.domain]
-        t = np.empty((len(cd), n_el))
-        cg = cells.group[cd.domain]
-        for k, a in enumerate(cells.coef):
-            sel = np.flatnonzero(cg == k)
-            t[sel] = t_items[sel] @ a
-        var += stage_variance(st, cd.cluster, cd.domain, t, cells.n, lonely)
-        if all_weights is not None:
-            t *= all_weights[cg]
-            dom_of = cells.domain[cd.domain]
-            key = cd.cluster.astype(np.int64) * n_dom + dom_of
-            ukey, inv = np.unique(key, return_inverse=True)
-            t_all = group_sum(inv.ravel(), len(ukey), t)
-            var_all += stage_variance(st, ukey // n_dom, ukey % n_dom, t_all, n_dom, lonely)
+    infl = _ScoreInfluence(cells, wm, wmy, r, inv_den, n_el)
+    var = design.influence_variance(infl)
+    var_all = None
+    if all_weights is not None:
+        var_all = design.influence_variance(_AllGroupsInfluence(infl, all_weights, n_dom))
     se = np.where(nan_mask, np.nan, np.sqrt(np.maximum(var, 0.0)))
     return _Linear(est=est, se=se, n=counts, var_all=var_all)

@@ -25,7 +25,9 @@ import pandas as pd
 from scipy.stats import norm
 
 from ..errors import InputError
-from .variance import LONELY_POLICIES, Stage, build_stages, domain_variance, group_sum, vcov
+from .calibration import (RAKING_SWEEPS, CalibrationStep, RowInfluence, calibrated_vcov, influence_variance, poststratum_margin,
+                          raking_margin)
+from .variance import LONELY_POLICIES, Stage, build_stages, group_sum
 
 Z95 = float(norm.ppf(0.975))
 ESTIMATE_COLUMNS = ["variable", "estimate", "se", "ci_low", "ci_high", "n"]
@@ -80,6 +82,18 @@ def show_value(v) -> str:
     return repr(str(v))
 
 
+def level_key(v) -> str:
+    """A category level as text, so that 1, 1.0 and "1" are the same level (margins files are text)."""
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    t = str(v).strip()
+    try:
+        f = float(t)
+    except ValueError:
+        return t
+    return str(int(f)) if f.is_integer() and "." in t else t
+
+
 def _codes(data: pd.DataFrame, column: str) -> np.ndarray:
     if column not in data.columns:
         raise InputError(f"no column '{column}' in the data", file=data.attrs.get("source"), column=column)
@@ -118,7 +132,7 @@ class Design:
     """
 
     __slots__ = ("_data", "_weights_col", "_strata_col", "_psu_cols", "_fpc_cols", "_lonely", "_w",
-                 "_domain_mask", "_stage_arrays", "__dict__")
+                 "_domain_mask", "_stage_arrays", "_calibration", "_history", "__dict__")
 
     def __init__(self, data: pd.DataFrame, weights: str | None = None, strata: str | None = None,
                  psu: str | Sequence[str] | None = None, fpc: str | Sequence[str] | None = None,
@@ -140,6 +154,8 @@ class Design:
         object.__setattr__(self, "_fpc_cols", tuple(fpc_cols))
         object.__setattr__(self, "_lonely", lonely_psu)
         object.__setattr__(self, "_domain_mask", None)
+        object.__setattr__(self, "_calibration", ())
+        object.__setattr__(self, "_history", ())
         n = len(data)
         strata_codes = _codes(data, strata) if strata else None
         clusters = [_codes(data, c) for c in psu_cols] or [np.arange(n, dtype=np.int64)]
@@ -218,7 +234,7 @@ class Design:
     def _replace(self, **changes) -> "Design":
         new = object.__new__(Design)
         for slot in ("_data", "_weights_col", "_strata_col", "_psu_cols", "_fpc_cols", "_lonely", "_w",
-                     "_domain_mask", "_stage_arrays"):
+                     "_domain_mask", "_stage_arrays", "_calibration", "_history"):
             object.__setattr__(new, slot, changes.get(slot, getattr(self, slot)))
         return new
 
@@ -254,9 +270,21 @@ class Design:
         if self._fpc_cols:
             parts.append(f"fpc {' > '.join(self._fpc_cols)}")
         parts.append(f"weights {self._weights_col or '(from fpc)' if self._fpc_cols else self._weights_col or '1'}")
+        if self._history:
+            parts.append("; ".join(self._history))
         if self._domain_mask is not None:
             parts.append(f"subset of {int(self._domain_mask.sum()):,} rows")
         return "Design(" + ", ".join(parts) + ")"
+
+    @property
+    def calibration(self) -> tuple[CalibrationStep, ...]:
+        """The calibration steps applied (post-stratification, raking), in order."""
+        return self._calibration
+
+    @property
+    def history(self) -> tuple[str, ...]:
+        """What was done to the weights, in words (for the report's method section)."""
+        return self._history
 
     # --- verbs returning designs ----------------------------------------------------------------------------
     def subset(self, mask) -> "Design":
@@ -270,6 +298,206 @@ class Design:
         if self._domain_mask is not None:
             m = m & self._domain_mask
         return self._replace(_domain_mask=m)
+
+    # --- weighting (issue 3): each verb returns a new, calibrated Design -----------------------------------------
+    def _level_codes(self, column: str, source: str | None) -> tuple[np.ndarray, list[str]]:
+        """Codes of a calibration variable's levels (as text, numbers without '.0'); blanks are refused."""
+        if column not in self._data.columns:
+            raise InputError(f"margin on a column that does not exist in the data ('{column}')", file=source,
+                             column=column)
+        s = self._data[column]
+        if s.isna().any():
+            pos = int(np.flatnonzero(s.isna().to_numpy())[0])
+            raise InputError("blank value in a calibration variable", **_where(self._data, pos, column))
+        keys = s.map(level_key)
+        codes, uniq = pd.factorize(keys, sort=True)
+        return codes.astype(np.int64), list(uniq)
+
+    def _targets(self, column: str, levels: list[str], totals: dict[str, float], source: str | None) -> np.ndarray:
+        counts = None
+        extra = [lv for lv in levels if lv not in totals]
+        if extra:
+            codes, _ = self._level_codes(column, source)
+            counts = np.bincount(codes, minlength=len(levels))
+            raise InputError(f"level(s) {', '.join(repr(x) for x in extra[:5])} of '{column}' occur in the data "
+                             f"({int(sum(counts[levels.index(x)] for x in extra))} rows) but have no population total "
+                             "in the margins", file=source, column=column)
+        missing = [lv for lv in totals if lv not in levels]
+        if missing:
+            raise InputError(f"level(s) {', '.join(repr(x) for x in missing[:5])} of '{column}' have a population "
+                             "total but no respondent in the data: they cannot be calibrated (merge them with "
+                             "another level)", file=source, column=column)
+        bad = [lv for lv, t in totals.items() if not (np.isfinite(t) and t > 0)]
+        if bad:
+            raise InputError(f"population total of '{column}' = {bad[0]!r} must be a positive number "
+                             f"(got {totals[bad[0]]!r})", file=source, column=column)
+        return np.array([totals[lv] for lv in levels], dtype=float)
+
+    def _check_calibratable(self) -> None:
+        if self._domain_mask is not None:
+            raise InputError("calibrate the whole sample, then take subsets (a subset's weights cannot be "
+                             "calibrated to the population)")
+
+    def poststratify(self, variables: str | Sequence[str], population) -> "Design":
+        """Post-stratify: scale the weights in each cell of ``variables`` to its population count (R
+        ``postStratify``). ``population``: a DataFrame with the ``variables`` columns and a ``total`` (or ``Freq``)
+        column, or, for one variable, a mapping level -> total. SEs afterwards are calibration-aware.
+
+        Weights: ``w_i <- w_i * N_p / sum_{j in p} w_j`` for the post-stratum ``p`` of row ``i``.
+        """
+        self._check_calibratable()
+        variables = _as_list(variables)
+        source = getattr(population, "attrs", {}).get("source") if isinstance(population, pd.DataFrame) else None
+        if isinstance(population, pd.DataFrame):
+            tcol = "total" if "total" in population.columns else "Freq" if "Freq" in population.columns else None
+            if tcol is None:
+                raise InputError("population table needs a 'total' column", file=source)
+            for v in variables:
+                if v not in population.columns:
+                    raise InputError(f"population table has no column '{v}'", file=source, column=v)
+            keys = population[variables].astype(str).map(level_key).agg("\x1f".join, axis=1) if len(variables) > 1 \
+                else population[variables[0]].map(level_key)
+            totals = dict(zip(keys, pd.to_numeric(population[tcol], errors="coerce")))
+        else:
+            if len(variables) != 1:
+                raise InputError("give the population as a table when post-stratifying on several variables")
+            totals = {level_key(k): float(v) for k, v in dict(population).items()}
+        if len(variables) == 1:
+            codes, levels = self._level_codes(variables[0], source)
+            name = variables[0]
+        else:
+            parts = [self._data[v].map(level_key) if v in self._data.columns else self._level_codes(v, source)
+                     for v in variables]
+            for v in variables:
+                self._level_codes(v, source)
+            joined = pd.Series(parts[0].to_numpy(), dtype=object)
+            for p in parts[1:]:
+                joined = joined + "\x1f" + p.to_numpy()
+            codes, uniq = pd.factorize(joined, sort=True)
+            codes, levels, name = codes.astype(np.int64), list(uniq), " x ".join(variables)
+        target = self._targets(name, levels, totals, source)
+        old = self._w
+        sums = np.bincount(codes, weights=old, minlength=len(levels))
+        new = old * (target / sums)[codes]
+        step = CalibrationStep("poststratify", (poststratum_margin(codes, len(levels), old, new),), 1)
+        return self._replace(_w=new, _calibration=self._calibration + (step,),
+                             _history=self._history + (f"post-stratified on {name} ({len(levels)} cells)",))
+
+    def rake(self, margins, *, max_iter: int = 100, tol: float = 1e-10) -> "Design":
+        """Rake the weights to population margins by iterative proportional fitting (R ``rake``).
+
+        ``margins``: a DataFrame with columns ``variable``, ``level``, ``total`` (the ``--rake`` CSV), or a mapping
+        ``{variable: {level: total}}``. Iterates full sweeps of post-stratification until every weighted margin is
+        within ``tol`` (relative) of its total; refuses non-convergence after ``max_iter`` sweeps, naming the
+        largest remaining gap. SEs afterwards are calibration-aware exactly as R computes them (module
+        :mod:`surveykit.survey.calibration`).
+        """
+        self._check_calibratable()
+        source = None
+        if isinstance(margins, pd.DataFrame):
+            source = margins.attrs.get("source")
+            need = {"variable", "level", "total"}
+            if not need <= set(margins.columns):
+                raise InputError(f"margins need the columns variable, level, total (missing: "
+                                 f"{', '.join(sorted(need - set(margins.columns)))})", file=source)
+            spec: dict[str, dict[str, float]] = {}
+            tot = pd.to_numeric(margins["total"], errors="coerce")
+            for pos, (var, lev, t) in enumerate(zip(margins["variable"], margins["level"], tot)):
+                if pd.isna(var) or pd.isna(lev):
+                    raise InputError("blank variable or level", file=source, row=file_row(margins, pos))
+                if pd.isna(t):
+                    raise InputError(f"total {margins['total'].iloc[pos]!r} is not a number", file=source,
+                                     row=file_row(margins, pos), column="total")
+                key = level_key(lev)
+                if key in spec.setdefault(str(var).strip(), {}):
+                    raise InputError(f"level '{lev}' of '{var}' is given twice", file=source,
+                                     row=file_row(margins, pos))
+                spec[str(var).strip()][key] = float(t)
+        else:
+            spec = {v: {level_key(k): float(t) for k, t in lv.items()} for v, lv in dict(margins).items()}
+        if not spec:
+            raise InputError("no margins given", file=source)
+        cols, codes, targets = [], [], []
+        for var, totals in spec.items():
+            c, levels = self._level_codes(var, source)
+            targets.append(self._targets(var, levels, totals, source))
+            codes.append(c)
+            cols.append((var, levels))
+        grand = [t.sum() for t in targets]
+        if max(grand) - min(grand) > 1e-6 * max(grand):
+            detail = ", ".join(f"{v} {g:,.6g}" for (v, _), g in zip(cols, grand))
+            raise InputError(f"the margins' grand totals disagree ({detail}); raking needs one population size",
+                             file=source)
+        w = self._w.copy()
+        gap, where = np.inf, ""
+        for it in range(1, max_iter + 1):
+            psw = []
+            for c, t in zip(codes, targets):
+                sums = np.bincount(c, weights=w, minlength=len(t))
+                w = w * (t / sums)[c]
+                psw.append(w)
+            gaps = [np.abs(np.bincount(c, weights=w, minlength=len(t)) - t) / t for c, t in zip(codes, targets)]
+            worst = int(np.argmax([g.max() for g in gaps]))
+            gap = float(gaps[worst].max())
+            where = f"{cols[worst][0]}={cols[worst][1][int(np.argmax(gaps[worst]))]}"
+            if gap < tol:
+                break
+        else:
+            raise InputError(f"raking did not converge after {max_iter} iterations; the largest remaining gap is "
+                             f"{gap:.3g} (relative) at {where}. Check that the margins are consistent, or merge "
+                             "sparse levels", file=source)
+        margins_used = tuple(raking_margin(c, len(t), p) for c, t, p in zip(codes, targets, psw))
+        step = CalibrationStep("rake", margins_used, RAKING_SWEEPS)
+        desc = f"raked on {', '.join(f'{v} ({len(lv)} levels)' for v, lv in cols)} in {it} iterations"
+        return self._replace(_w=w, _calibration=self._calibration + (step,), _history=self._history + (desc,))
+
+    def trim(self, lower: float | None = None, upper: float | None = None, *, strict: bool = False) -> "Design":
+        """Trim weights to ``[lower, upper]`` and spread the trimmed amount equally over the other weights (R
+        ``trimWeights``); with ``strict`` repeat until no weight is outside. The weighted total is preserved;
+        variances treat the trimming as fixed and keep the residuals of earlier calibration steps, as R does."""
+        lo = -np.inf if lower is None else float(lower)
+        hi = np.inf if upper is None else float(upper)
+        if lo > hi:
+            raise InputError(f"trim: lower ({lo}) is above upper ({hi})")
+        w = self._w.copy()
+        rounds = 0
+        while True:
+            outside = (w < lo) | (w > hi)
+            if not outside.any():
+                break
+            if outside.all():
+                raise InputError("trim: every weight is outside the bounds")
+            new = np.clip(w, lo, hi)
+            trimmed = w - new
+            new[~outside] += trimmed.sum() / (~outside).sum()
+            w, rounds = new, rounds + 1
+            if not strict:
+                break
+        if rounds == 0:
+            return self
+        desc = f"weights trimmed to [{lower if lower is not None else '-inf'}, {upper if upper is not None else 'inf'}]"
+        # as R: the residuals of earlier calibration steps stay in the variance; the trimming itself is fixed
+        return self._replace(_w=w, _history=self._history + (desc,))
+
+    def weight_diagnostics(self, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+        """Weight summary per domain: ``n``, ``sum_weights``, ``min``, ``max``, ``mean``, ``cv`` (population-form
+        coefficient of variation), ``deff_kish`` = n sum w^2 / (sum w)^2 = 1 + cv^2 (Kish 1965), ``n_effective`` =
+        (sum w)^2 / sum w^2."""
+        codes, table = self.domains(by)
+        w = self.weights.to_numpy()
+        inside = w > 0 if self._domain_mask is not None else np.ones(len(w), dtype=bool)
+        rows = []
+        for k in range(len(table)):
+            x = w[(codes == k) & inside]
+            s1, s2 = x.sum(), (x * x).sum()
+            rows.append({"n": len(x), "sum_weights": s1, "min": x.min() if len(x) else np.nan,
+                         "max": x.max() if len(x) else np.nan, "mean": x.mean() if len(x) else np.nan,
+                         "cv": x.std() / x.mean() if len(x) else np.nan,
+                         "deff_kish": len(x) * s2 / s1 ** 2 if s1 > 0 else np.nan,
+                         "n_effective": s1 ** 2 / s2 if s2 > 0 else np.nan})
+        out = pd.DataFrame(rows)
+        by_cols = _as_list(by)
+        return pd.concat([table[by_cols].reset_index(drop=True), out], axis=1) if by_cols else out
 
     # --- estimation -----------------------------------------------------------------------------------------
     def domains(self, by: str | Sequence[str] | None) -> tuple[np.ndarray, pd.DataFrame]:
@@ -296,15 +524,23 @@ class Design:
             table = uniq.to_frame(index=False)
         return codes.astype(np.int64), table.reset_index(drop=True)
 
-    def domain_variance(self, z: np.ndarray, domain: np.ndarray, n_domains: int,
-                        rows: np.ndarray | None = None) -> np.ndarray:
-        """Variance, per domain and column, of the total of influence values ``z`` (see :mod:`.variance`);
-        ``rows`` maps the rows of ``z`` to the design's rows when they are in another order."""
-        return domain_variance(self._stage_arrays, z, domain, n_domains, self._lonely, rows)
+    def domain_variance(self, z: np.ndarray, domain: np.ndarray, n_domains: int) -> np.ndarray:
+        """Variance, per domain and column, of the total of influence values ``z`` (each row's influence on its
+        own domain's estimates), calibration-aware (see :mod:`.variance` and :mod:`.calibration`)."""
+        z = np.asarray(z, dtype=float)
+        z = z[:, None] if z.ndim == 1 else z
+        return self.influence_variance(RowInfluence(z, domain, n_domains))
+
+    def influence_variance(self, infl) -> np.ndarray:
+        """Variance of each domain's estimates from an :class:`~surveykit.survey.calibration.Influence`."""
+        return influence_variance(self._stage_arrays, list(self._calibration), infl, self._lonely)
 
     def vcov(self, z: np.ndarray) -> np.ndarray:
-        """Covariance matrix of the totals of the columns of ``z`` (full-length influence values)."""
-        return vcov(self._stage_arrays, z, self._lonely)
+        """Covariance matrix of the totals of the columns of ``z`` (full-length influence values), with the
+        calibration residuals when the design is calibrated (R's ``svyrecvar``)."""
+        z = np.asarray(z, dtype=float)
+        z = z[:, None] if z.ndim == 1 else z
+        return calibrated_vcov(self._stage_arrays, list(self._calibration), z, self._lonely)
 
     def _ratio_table(self, num: np.ndarray, den: np.ndarray, names: list[str], by, *, total: bool = False
                      ) -> pd.DataFrame:

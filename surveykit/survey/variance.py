@@ -72,30 +72,6 @@ class Stage:
         return scale, centred
 
 
-@dataclass(frozen=True)
-class ClusterDomains:
-    """The (cluster, domain) combinations of one stage that occur in the data.
-
-    ``cluster`` and ``domain`` per combination; ``inverse`` per row: the index of the row's combination.
-    """
-
-    cluster: np.ndarray
-    domain: np.ndarray
-    inverse: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.cluster)
-
-
-def cluster_domains(st: Stage, domain: np.ndarray, n_domains: int, rows: np.ndarray | None = None) -> ClusterDomains:
-    """Combinations of stage-``st`` clusters and domains present in the data (rows in design order unless ``rows``
-    maps them: row ``i`` is design row ``rows[i]``)."""
-    cluster = st.cluster if rows is None else st.cluster[rows]
-    key = cluster.astype(np.int64) * n_domains + domain
-    ukey, inv = np.unique(key, return_inverse=True)
-    return ClusterDomains(cluster=ukey // n_domains, domain=ukey % n_domains, inverse=inv.ravel())
-
-
 def stage_variance(st: Stage, cd_cluster: np.ndarray, cd_domain: np.ndarray, t: np.ndarray, n_domains: int,
                    lonely_psu: str = "fail") -> np.ndarray:
     """One stage's variance contribution per domain, from the cluster totals ``t`` (combinations x k) of the
@@ -121,47 +97,6 @@ def stage_has_variance(st: Stage, lonely_psu: str) -> bool:
     return bool(np.any(st.scales(lonely_psu)[0]))
 
 
-def domain_variance(stages: list[Stage], z: np.ndarray, domain: np.ndarray, n_domains: int,
-                    lonely_psu: str = "fail", rows: np.ndarray | None = None) -> np.ndarray:
-    """Variance of ``sum z`` within each domain, for every column of ``z``.
-
-    ``z[i, j]`` is row ``i``'s influence on estimate ``j`` *of the row's own domain* ``domain[i]``; returns an
-    array (n_domains x k). Equivalent to calling R's ``svyrecvar`` once per domain with ``z`` zeroed outside it.
-    ``rows``: when ``z`` and ``domain`` hold the design's rows in another order, row ``i`` of ``z`` is design row
-    ``rows[i]``.
-    """
-    z = np.asarray(z, dtype=float)
-    if z.ndim == 1:
-        z = z[:, None]
-    total = np.zeros((n_domains, z.shape[1]))
-    for st in stages:
-        if not stage_has_variance(st, lonely_psu):
-            continue
-        cd = cluster_domains(st, domain, n_domains, rows)
-        t = group_sum(cd.inverse, len(cd), z)
-        total += stage_variance(st, cd.cluster, cd.domain, t, n_domains, lonely_psu)
-    return total
-
-
-def vcov(stages: list[Stage], z: np.ndarray, lonely_psu: str = "fail") -> np.ndarray:
-    """Full covariance matrix (k x k) of the column sums of ``z`` (n x k): R's ``svyrecvar(z, ...)``."""
-    z = np.asarray(z, dtype=float)
-    if z.ndim == 1:
-        z = z[:, None]
-    k = z.shape[1]
-    out = np.zeros((k, k))
-    for st in stages:
-        scale, centred = st.scales(lonely_psu)
-        if not np.any(scale):
-            continue
-        t = group_sum(st.cluster, st.n_clusters, z)
-        mean = group_sum(st.parent, st.n_groups, t) / st.n[:, None]
-        mean = np.where(centred[:, None], mean, 0.0)
-        dev = t - mean[st.parent]
-        out += (dev * scale[st.parent][:, None]).T @ dev
-    return out
-
-
 def build_stages(strata: np.ndarray | None, clusters: list[np.ndarray], popsizes: list[np.ndarray | None],
                  n_rows: int) -> list[Stage]:
     """Turn per-row stratum, cluster and population-size columns into :class:`Stage` objects.
@@ -178,8 +113,9 @@ def build_stages(strata: np.ndarray | None, clusters: list[np.ndarray], popsizes
     for s, cl in enumerate(clusters):
         if s > 0 and popsizes[s] is None:
             break
-        key = pd.MultiIndex.from_arrays([group, cl]) if n_rows else None
-        codes, uniq = pd.factorize(key) if n_rows else (np.zeros(0, dtype=np.int64), [])
+        # units are nested in their group: (group, unit) pairs, as one int64 key
+        key = group.astype(np.int64) * (int(cl.max()) + 1 if n_rows else 1) + cl
+        codes, uniq = pd.factorize(key)
         codes = np.asarray(codes, dtype=np.int64)
         n_cl = len(uniq)
         first_row = np.zeros(n_cl, dtype=np.int64)
