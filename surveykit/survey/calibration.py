@@ -208,3 +208,52 @@ def calibrated_vcov(stages: list[Stage], steps: list[CalibrationStep], z: np.nda
         dev = t - mean[st.parent]
         out += (dev * scale[st.parent][:, None]).T @ dev
     return out
+
+
+# --- the weight operations as pure functions (replayed on every replicate of a replicate design) -------------
+def poststratify_weights(w: np.ndarray, codes: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``w_i * N_p / sum_{j in p} w_j`` for the cell ``p`` of each row."""
+    sums = np.bincount(codes, weights=w, minlength=len(target))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return w * (target / sums)[codes]
+
+
+@dataclass(frozen=True)
+class RakeResult:
+    weights: np.ndarray
+    psw: list          # weights after each margin's post-stratification in the last iteration
+    iterations: int
+    converged: bool
+    gap: float         # largest relative gap |sum w - N| / N after the last iteration
+    worst: tuple[int, int]  # (margin, level) of that gap
+
+
+def rake_weights(w: np.ndarray, codes: list[np.ndarray], targets: list[np.ndarray], max_iter: int, tol: float
+                 ) -> RakeResult:
+    """Iterative proportional fitting: full sweeps of post-stratification until every margin is within ``tol``."""
+    gap, worst, psw = np.inf, (0, 0), []
+    for it in range(1, max_iter + 1):
+        psw = []
+        for c, t in zip(codes, targets):
+            w = poststratify_weights(w, c, t)
+            psw.append(w)
+        gaps = [np.abs(np.bincount(c, weights=w, minlength=len(t)) - t) / t for c, t in zip(codes, targets)]
+        m = int(np.argmax([g.max() for g in gaps]))
+        gap, worst = float(gaps[m].max()), (m, int(np.argmax(gaps[m])))
+        if gap < tol:
+            return RakeResult(w, psw, it, True, gap, worst)
+    return RakeResult(w, psw, max_iter, False, gap, worst)
+
+
+def trim_weights(w: np.ndarray, lower: float, upper: float, strict: bool) -> np.ndarray:
+    """R ``trimWeights``: clip to [lower, upper], spread the trimmed amount over the untrimmed weights."""
+    w = w.copy()
+    while True:
+        outside = (w < lower) | (w > upper)
+        if not outside.any() or outside.all():
+            return w
+        new = np.clip(w, lower, upper)
+        new[~outside] += (w - new).sum() / (~outside).sum()
+        w = new
+        if not strict:
+            return w

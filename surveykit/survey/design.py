@@ -17,7 +17,7 @@ the domain for that variable (R's ``na.rm=TRUE``); the whole design is kept, so 
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -25,8 +25,8 @@ import pandas as pd
 from scipy.stats import norm
 
 from ..errors import InputError
-from .calibration import (RAKING_SWEEPS, CalibrationStep, RowInfluence, calibrated_vcov, influence_variance, poststratum_margin,
-                          raking_margin)
+from .calibration import (RAKING_SWEEPS, CalibrationStep, RowInfluence, calibrated_vcov, influence_variance,
+                          poststratify_weights, poststratum_margin, rake_weights, raking_margin, trim_weights)
 from .variance import LONELY_POLICIES, Stage, build_stages, group_sum
 
 Z95 = float(norm.ppf(0.975))
@@ -82,6 +82,11 @@ def show_value(v) -> str:
     return repr(str(v))
 
 
+def _replay_rake(w, *, codes, targets, max_iter, tol):
+    """Raking of one replicate's weights (a replicate that does not converge keeps its last iteration)."""
+    return rake_weights(w, codes, targets, max_iter, tol).weights
+
+
 def level_key(v) -> str:
     """A category level as text, so that 1, 1.0 and "1" are the same level (margins files are text)."""
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
@@ -132,7 +137,7 @@ class Design:
     """
 
     __slots__ = ("_data", "_weights_col", "_strata_col", "_psu_cols", "_fpc_cols", "_lonely", "_w",
-                 "_domain_mask", "_stage_arrays", "_calibration", "_history", "__dict__")
+                 "_domain_mask", "_stage_arrays", "_calibration", "_history", "_ops", "_base_w", "__dict__")
 
     def __init__(self, data: pd.DataFrame, weights: str | None = None, strata: str | None = None,
                  psu: str | Sequence[str] | None = None, fpc: str | Sequence[str] | None = None,
@@ -156,6 +161,7 @@ class Design:
         object.__setattr__(self, "_domain_mask", None)
         object.__setattr__(self, "_calibration", ())
         object.__setattr__(self, "_history", ())
+        object.__setattr__(self, "_ops", ())  # weight operations since construction, replayed on replicates
         n = len(data)
         strata_codes = _codes(data, strata) if strata else None
         clusters = [_codes(data, c) for c in psu_cols] or [np.arange(n, dtype=np.int64)]
@@ -179,6 +185,7 @@ class Design:
                     inv_f = 1.0 / (1.0 - st.f)  # N/n
                     w = w * inv_f[st.parent[st.cluster]]
         object.__setattr__(self, "_w", w)
+        object.__setattr__(self, "_base_w", w)  # the design weights before any weighting step
 
     # --- construction helpers ---------------------------------------------------------------------------
     def _fpc_values(self, stage: int, col: str) -> np.ndarray:
@@ -234,7 +241,7 @@ class Design:
     def _replace(self, **changes) -> "Design":
         new = object.__new__(Design)
         for slot in ("_data", "_weights_col", "_strata_col", "_psu_cols", "_fpc_cols", "_lonely", "_w",
-                     "_domain_mask", "_stage_arrays", "_calibration", "_history"):
+                     "_domain_mask", "_stage_arrays", "_calibration", "_history", "_ops", "_base_w"):
             object.__setattr__(new, slot, changes.get(slot, getattr(self, slot)))
         return new
 
@@ -377,10 +384,10 @@ class Design:
             codes, levels, name = codes.astype(np.int64), list(uniq), " x ".join(variables)
         target = self._targets(name, levels, totals, source)
         old = self._w
-        sums = np.bincount(codes, weights=old, minlength=len(levels))
-        new = old * (target / sums)[codes]
+        new = poststratify_weights(old, codes, target)
         step = CalibrationStep("poststratify", (poststratum_margin(codes, len(levels), old, new),), 1)
         return self._replace(_w=new, _calibration=self._calibration + (step,),
+                             _ops=self._ops + (partial(poststratify_weights, codes=codes, target=target),),
                              _history=self._history + (f"post-stratified on {name} ({len(levels)} cells)",))
 
     def rake(self, margins, *, max_iter: int = 100, tol: float = 1e-10) -> "Design":
@@ -428,28 +435,19 @@ class Design:
             detail = ", ".join(f"{v} {g:,.6g}" for (v, _), g in zip(cols, grand))
             raise InputError(f"the margins' grand totals disagree ({detail}); raking needs one population size",
                              file=source)
-        w = self._w.copy()
-        gap, where = np.inf, ""
-        for it in range(1, max_iter + 1):
-            psw = []
-            for c, t in zip(codes, targets):
-                sums = np.bincount(c, weights=w, minlength=len(t))
-                w = w * (t / sums)[c]
-                psw.append(w)
-            gaps = [np.abs(np.bincount(c, weights=w, minlength=len(t)) - t) / t for c, t in zip(codes, targets)]
-            worst = int(np.argmax([g.max() for g in gaps]))
-            gap = float(gaps[worst].max())
-            where = f"{cols[worst][0]}={cols[worst][1][int(np.argmax(gaps[worst]))]}"
-            if gap < tol:
-                break
-        else:
+        res = rake_weights(self._w.copy(), codes, targets, max_iter, tol)
+        if not res.converged:
+            m, lev = res.worst
             raise InputError(f"raking did not converge after {max_iter} iterations; the largest remaining gap is "
-                             f"{gap:.3g} (relative) at {where}. Check that the margins are consistent, or merge "
-                             "sparse levels", file=source)
+                             f"{res.gap:.3g} (relative) at {cols[m][0]}={cols[m][1][lev]}. Check that the margins "
+                             "are consistent, or merge sparse levels", file=source)
+        w, psw, it = res.weights, res.psw, res.iterations
         margins_used = tuple(raking_margin(c, len(t), p) for c, t, p in zip(codes, targets, psw))
         step = CalibrationStep("rake", margins_used, RAKING_SWEEPS)
         desc = f"raked on {', '.join(f'{v} ({len(lv)} levels)' for v, lv in cols)} in {it} iterations"
-        return self._replace(_w=w, _calibration=self._calibration + (step,), _history=self._history + (desc,))
+        op = partial(_replay_rake, codes=codes, targets=targets, max_iter=max_iter, tol=tol)
+        return self._replace(_w=w, _calibration=self._calibration + (step,), _ops=self._ops + (op,),
+                             _history=self._history + (desc,))
 
     def trim(self, lower: float | None = None, upper: float | None = None, *, strict: bool = False) -> "Design":
         """Trim weights to ``[lower, upper]`` and spread the trimmed amount equally over the other weights (R
@@ -459,25 +457,15 @@ class Design:
         hi = np.inf if upper is None else float(upper)
         if lo > hi:
             raise InputError(f"trim: lower ({lo}) is above upper ({hi})")
-        w = self._w.copy()
-        rounds = 0
-        while True:
-            outside = (w < lo) | (w > hi)
-            if not outside.any():
-                break
-            if outside.all():
-                raise InputError("trim: every weight is outside the bounds")
-            new = np.clip(w, lo, hi)
-            trimmed = w - new
-            new[~outside] += trimmed.sum() / (~outside).sum()
-            w, rounds = new, rounds + 1
-            if not strict:
-                break
-        if rounds == 0:
+        if not ((self._w < lo) | (self._w > hi)).any():
             return self
+        if ((self._w < lo) | (self._w > hi)).all():
+            raise InputError("trim: every weight is outside the bounds")
+        w = trim_weights(self._w, lo, hi, strict)
         desc = f"weights trimmed to [{lower if lower is not None else '-inf'}, {upper if upper is not None else 'inf'}]"
         # as R: the residuals of earlier calibration steps stay in the variance; the trimming itself is fixed
-        return self._replace(_w=w, _history=self._history + (desc,))
+        return self._replace(_w=w, _ops=self._ops + (partial(trim_weights, lower=lo, upper=hi, strict=strict),),
+                             _history=self._history + (desc,))
 
     def weight_diagnostics(self, by: str | Sequence[str] | None = None) -> pd.DataFrame:
         """Weight summary per domain: ``n``, ``sum_weights``, ``min``, ``max``, ``mean``, ``cv`` (population-form
