@@ -467,6 +467,22 @@ class Design:
         return self._replace(_w=w, _ops=self._ops + (partial(trim_weights, lower=lo, upper=hi, strict=strict),),
                              _history=self._history + (desc,))
 
+    def bootstrap(self, replicates: int = 500, seed: int | None = None, *, mse: bool = False):
+        """Rao-Wu rescaling bootstrap replicates of the first-stage units (see :mod:`.replicates`); weighting steps
+        are repeated on every replicate. Returns a :class:`~surveykit.survey.replicates.ReplicateDesign`."""
+        from .replicates import ReplicateDesign, rao_wu_multipliers
+
+        mult, unit = rao_wu_multipliers(self, replicates, seed)
+        return ReplicateDesign(self, mult, unit, 1.0 / (replicates - 1), np.ones(replicates), "bootstrap", mse)
+
+    def jackknife(self, *, mse: bool = False):
+        """Delete-one-PSU jackknife (JK1 without strata, JKn with strata), as R's ``as.svrepdesign``."""
+        from .replicates import ReplicateDesign, jackknife_multipliers
+
+        mult, unit, rscales = jackknife_multipliers(self)
+        kind = "JKn" if self._strata_col else "JK1"
+        return ReplicateDesign(self, mult, unit, 1.0, rscales, kind, mse)
+
     def weight_diagnostics(self, by: str | Sequence[str] | None = None) -> pd.DataFrame:
         """Weight summary per domain: ``n``, ``sum_weights``, ``min``, ``max``, ``mean``, ``cv`` (population-form
         coefficient of variation), ``deff_kish`` = n sum w^2 / (sum w)^2 = 1 + cv^2 (Kish 1965), ``n_effective`` =
@@ -530,8 +546,8 @@ class Design:
         z = z[:, None] if z.ndim == 1 else z
         return calibrated_vcov(self._stage_arrays, list(self._calibration), z, self._lonely)
 
-    def _ratio_table(self, num: np.ndarray, den: np.ndarray, names: list[str], by, *, total: bool = False
-                     ) -> pd.DataFrame:
+    def _ratio_table(self, num: np.ndarray, den: np.ndarray, names: list[str], by, *, total: bool = False,
+                     deff: bool = False) -> pd.DataFrame:
         """Shared engine of mean/total/ratio: ``num``, ``den`` are (n x k) with NaN where out of domain."""
         codes, table = self.domains(by)
         nd = len(table)
@@ -556,6 +572,20 @@ class Design:
         se = np.sqrt(np.maximum(var, 0.0))
         if not total:
             se = np.where(tx > 0, se, np.nan)
+        if deff:
+            # R's deff=TRUE: variance over that of simple random sampling without replacement of the same size,
+            # v_srs = s2 (W - n)/(W n) for a mean (times W^2 for a total), s2 the weighted variance with n/(n-1)
+            nz = ok & (self._w > 0)[:, None] if self._domain_mask is None else ok & self._domain_mask[:, None]
+            n_obs = group_sum(codes, nd, nz.astype(float))
+            wsum = group_sum(codes, nd, np.where(ok, self._w[:, None], 0.0))
+            mean_d = group_sum(codes, nd, np.where(ok, num, 0.0) * np.where(ok, self._w[:, None], 0.0)) / wsum
+            dev = np.where(ok, num - mean_d[codes], 0.0)
+            s2 = group_sum(codes, nd, dev * dev * np.where(ok, self._w[:, None], 0.0)) / wsum * n_obs / (n_obs - 1)
+            v_srs = s2 * (wsum - n_obs) / (wsum * n_obs)
+            if total:
+                v_srs = v_srs * wsum ** 2
+            with np.errstate(divide="ignore", invalid="ignore"):
+                deff_v = var / v_srs
         rows = []
         for j, name in enumerate(names):
             part = table.copy()
@@ -563,12 +593,14 @@ class Design:
             part["estimate"] = est[:, j]
             part["se"] = se[:, j]
             part["n"] = count[:, j].astype(np.int64)
+            if deff:
+                part["deff"] = deff_v[:, j]
             rows.append(part)
         out = pd.concat(rows, ignore_index=True)
         out["ci_low"] = out["estimate"] - Z95 * out["se"]
         out["ci_high"] = out["estimate"] + Z95 * out["se"]
         by_cols = _as_list(by)
-        return out[by_cols + ESTIMATE_COLUMNS]
+        return out[by_cols + ESTIMATE_COLUMNS + (["deff"] if deff else [])]
 
     def _matrix(self, variables: Iterable[str]) -> tuple[np.ndarray, list[str]]:
         names = _as_list(variables)  # type: ignore[arg-type]
@@ -577,18 +609,21 @@ class Design:
         cols = [numeric_column(self._data, v) for v in names]
         return np.column_stack(cols), names
 
-    def mean(self, variables: str | Sequence[str], by: str | Sequence[str] | None = None) -> pd.DataFrame:
+    def mean(self, variables: str | Sequence[str], by: str | Sequence[str] | None = None, *,
+             deff: bool = False) -> pd.DataFrame:
         """Weighted means with linearised SEs, per domain (R: ``svyby(~y, ~by, design, svymean, na.rm=TRUE)``).
 
-        ``estimate = sum_D w y / sum_D w``; influence ``w (y - estimate) / sum_D w``.
+        ``estimate = sum_D w y / sum_D w``; influence ``w (y - estimate) / sum_D w``. ``deff=True`` adds the
+        design effect column ``deff`` (R's ``deff=TRUE``).
         """
         y, names = self._matrix(variables)
-        return self._ratio_table(y, np.where(np.isnan(y), np.nan, 1.0), names, by)
+        return self._ratio_table(y, np.where(np.isnan(y), np.nan, 1.0), names, by, deff=deff)
 
-    def total(self, variables: str | Sequence[str], by: str | Sequence[str] | None = None) -> pd.DataFrame:
+    def total(self, variables: str | Sequence[str], by: str | Sequence[str] | None = None, *,
+              deff: bool = False) -> pd.DataFrame:
         """Weighted totals ``sum_D w y`` with SEs, per domain (R: ``svytotal(..., na.rm=TRUE)``)."""
         y, names = self._matrix(variables)
-        return self._ratio_table(y, np.where(np.isnan(y), np.nan, 1.0), names, by, total=True)
+        return self._ratio_table(y, np.where(np.isnan(y), np.nan, 1.0), names, by, total=True, deff=deff)
 
     def ratio(self, numerator: str, denominator: str, by: str | Sequence[str] | None = None) -> pd.DataFrame:
         """Ratio of totals ``sum_D w y / sum_D w x`` with linearised SE (R: ``svyratio``)."""
