@@ -28,15 +28,22 @@ def _design_options(p: argparse.ArgumentParser) -> None:
                    help="column of population sizes (or sampling fractions), one per stage")
     g.add_argument("--lonely-psu", default="fail", choices=["fail", "adjust", "remove", "certainty"],
                    help="strata with a single sampled unit: refuse (default) or treat as R's survey does")
+    g.add_argument("--rake", metavar="MARGINS.csv",
+                   help="rake the weights to population margins (columns variable, level, total); "
+                        "SEs are then calibration-aware")
     p.add_argument("--by", metavar="COL", action="append", help="domain column (repeatable)")
     p.add_argument("--out", metavar="OUT.csv", default="-", help="output CSV ('-' for standard output, the default)")
 
 
 def _design(args, data: pd.DataFrame):
+    from .io import read_table
     from .survey import Design
 
-    return Design(data, weights=args.weights, strata=args.strata, psu=args.psu, fpc=args.fpc,
-                  lonely_psu=args.lonely_psu)
+    d = Design(data, weights=args.weights, strata=args.strata, psu=args.psu, fpc=args.fpc,
+               lonely_psu=args.lonely_psu)
+    if args.rake:
+        d = d.rake(read_table(args.rake))
+    return d
 
 
 def _write(df: pd.DataFrame, out: str) -> None:
@@ -98,6 +105,8 @@ def cmd_demo(args) -> int:
     years = tuple(args.years)
     print(f"generating demo data for {', '.join(map(str, years))} in {data_dir}/ ...", file=sys.stderr)
     write_demo(q, data_dir, years=years, seed=args.seed)
+    for y in years:
+        write_margins(data_dir / f"population_{y}.csv", data_dir / f"margins_{y}.csv")
     study_path = write_demo_study(data_dir, Path(args.questionnaire), years)
     study = load_study(study_path)
     print("computing the results store ...", file=sys.stderr)
@@ -106,6 +115,15 @@ def cmd_demo(args) -> int:
                              jobs=args.jobs, progress=True)
     print(summary.text(), file=sys.stderr)
     return 0 if summary.ok else 1
+
+
+def write_margins(population_csv: Path, out: Path) -> Path:
+    """Raking margins (variable, level, total) from the demo's population counts per unit and group."""
+    pop = pd.read_csv(population_csv, encoding="utf-8-sig")
+    parts = [pop.groupby(col, sort=False)["count"].sum().reset_index().rename(columns={col: "level", "count": "total"})
+             .assign(variable=col) for col in ("district", "group")]
+    pd.concat(parts)[["variable", "level", "total"]].to_csv(out, index=False, encoding="utf-8")
+    return out
 
 
 def write_demo_study(data_dir: Path, questionnaire: Path, years) -> Path:
@@ -123,7 +141,7 @@ def write_demo_study(data_dir: Path, questionnaire: Path, years) -> Path:
         "  psu: [street, respondent_id]   # stage 1: streets/towns; stage 2: respondents",
         "  fpc: [n_streets, n_frame]      # population sizes per stage",
         "years:",
-        *[f"  {y}: {{responses: responses_{y}.csv}}" for y in years],
+        *[f"  {y}: {{responses: responses_{y}.csv, rake: margins_{y}.csv}}" for y in years],
         "results: results",
         "min_n: 30",
     ]

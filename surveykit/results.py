@@ -8,6 +8,7 @@ Layout (``<results>/<year>/``)::
     scores_city.parquet  sk.score for the whole city
     sample.parquet       respondents per unit and group (unweighted n, sum of weights)
     dont_know.parquet    don't-know rate per unit and item (an awareness signal)
+    weights.parquet      weight diagnostics per unit, before ("design") and after ("final") raking
 
 Notebooks only read this store (:func:`load_results`) and draw; they compute nothing of their own.
 :func:`ensure_results` recomputes a year only when an input changed (hashes in the manifest).
@@ -35,7 +36,7 @@ from .spec.study import Study
 from .survey.design import Design
 from .units import UNITS, find_unit
 
-STORE_VERSION = 1
+STORE_VERSION = 2
 
 
 def sha256(path: str | Path) -> str:
@@ -71,8 +72,14 @@ def compute_year(study: Study, year: int, *, questionnaire: Questionnaire | None
     """Compute the store of one year (see module docstring); returns the year's folder."""
     q = questionnaire or load_questionnaire(study.questionnaire_path)
     df = load_responses(study, year, q)
-    design = Design(df, **study.design.kwargs())
     col = study.unit_column
+    design = Design(df, **study.design.kwargs())
+    weights_before = design.weight_diagnostics(by=[col]).assign(stage="design")
+    margins_path = study.path(study.years[year].rake) if study.years[year].rake else None
+    if margins_path is not None:
+        design = design.rake(read_table(margins_path))
+    weights = pd.concat([weights_before, design.weight_diagnostics(by=[col]).assign(stage="final"),
+                         design.weight_diagnostics().assign(stage="final", **{col: "全市"})], ignore_index=True)
     by_unit = score(q, design, by=[col])
     by_unit["suppressed"] = by_unit["n"] < study.min_n
     city = score(q, design)
@@ -98,7 +105,8 @@ def compute_year(study: Study, year: int, *, questionnaire: Questionnaire | None
 
     out = study.results_dir / str(year)
     out.mkdir(parents=True, exist_ok=True)
-    tables = {"scores_unit": by_unit, "scores_city": city, "sample": sample, "dont_know": dont_know}
+    tables = {"scores_unit": by_unit, "scores_city": city, "sample": sample, "dont_know": dont_know,
+              "weights": weights}
     for name, t in tables.items():
         _write_parquet(t, out / f"{name}.parquet")
     manifest = {
@@ -112,6 +120,9 @@ def compute_year(study: Study, year: int, *, questionnaire: Questionnaire | None
                    "questionnaire": {"path": str(study.questionnaire_path), "id": q.id, "version": q.version,
                                      "sha256": sha256(study.questionnaire_path)}},
         "design": study.design.kwargs(),
+        "weighting": {"margins": None if margins_path is None else {"path": str(margins_path),
+                                                                     "sha256": sha256(margins_path)},
+                      "history": list(design.history)},
         "unit_column": col,
         "min_n": study.min_n,
         "design_summary": repr(design),
@@ -144,9 +155,15 @@ def is_current(study: Study, year: int) -> bool:
         return (man["store_version"] == STORE_VERSION and man["surveykit_version"] == __version__
                 and man["inputs"]["responses"]["sha256"] == sha256(study.responses_path(year))
                 and man["inputs"]["questionnaire"]["sha256"] == sha256(study.questionnaire_path)
-                and man["design"] == study.design.kwargs() and man["min_n"] == study.min_n)
+                and man["design"] == study.design.kwargs() and man["min_n"] == study.min_n
+                and _margins_hash(study, year) == (man["weighting"]["margins"] or {}).get("sha256"))
     except (KeyError, FileNotFoundError):
         return False
+
+
+def _margins_hash(study: Study, year: int) -> str | None:
+    rel = study.years[year].rake
+    return sha256(study.path(rel)) if rel else None
 
 
 def ensure_results(study: Study, years: list[int] | None = None) -> dict[int, Path]:
@@ -168,6 +185,7 @@ class YearResults:
     scores_city: pd.DataFrame
     sample: pd.DataFrame
     dont_know: pd.DataFrame
+    weights: pd.DataFrame
 
 
 def load_results(results_dir: str | Path, year: int) -> YearResults:

@@ -161,6 +161,38 @@ class DistrictReport:
         bands = ("；" if L == "zh" else "; ").join(f"≥{b.min:g} {b.label.get(L)}" for b in self.q.bands)
         return "\n\n".join([sample, scoring, t("method.bands", L, bands=bands), t("suppressed.note", L, min_n=self.min_n)])
 
+    def _weights(self, stage: str) -> pd.Series | None:
+        w = self.store.weights
+        col = self.store.manifest["unit_column"]
+        r = w[(w[col] == self.unit.zh) & (w.stage == stage)]
+        return r.iloc[0] if len(r) else None
+
+    def weighting_text(self) -> str:
+        """The weighting in words: what was calibrated, and the unit's weight variability after it."""
+        L = self.lang
+        final = self._weights("final")
+        history = self.store.manifest.get("weighting", {}).get("history", [])
+        vals = dict(cv=f"{final['cv']:.2f}", deff=f"{final['deff_kish']:.2f}", neff=f"{final['n_effective']:,.0f}",
+                    n=f"{int(final['n']):,}")
+        if history:
+            return t("method.weighting.raked", L, history="；".join(history) if L == "zh" else "; ".join(history),
+                     **vals)
+        return t("method.weighting.design", L, **vals)
+
+    def weighting_table(self) -> pd.DataFrame:
+        """Design and calibrated weights of this unit: n, min, max, CV, Kish deff, effective n."""
+        L = self.lang
+        rows = []
+        for stage in ("design", "final"):
+            r = self._weights(stage)
+            if r is None:
+                continue
+            rows.append({t("col.weights", L): t(f"weights.stage.{stage}", L), t("col.n", L): int(r["n"]),
+                         t("col.min", L): f"{r['min']:.2f}", t("col.max", L): f"{r['max']:.2f}",
+                         t("col.cv", L): f"{r['cv']:.3f}", t("col.deff_kish", L): f"{r['deff_kish']:.3f}",
+                         t("col.n_eff", L): f"{r['n_effective']:,.0f}"})
+        return pd.DataFrame(rows)
+
     def provenance_table(self) -> pd.DataFrame:
         L = self.lang
         m = self.store.manifest

@@ -76,6 +76,28 @@ TEXT: dict[str, dict[str, str]] = {
               "the overall score is the sum of group scores weighted by the group weights ({weights}). 95% "
               "confidence intervals are the estimate ± 1.96 standard errors.",
     },
+    "method.weighting.raked": {
+        "zh": "加权：抽样设计权数按已知总体规模校准（{history}）。校准后本区权数的变异系数为 {cv}，"
+              "Kish 加权设计效应为 {deff}，有效样本量约为 {neff} 人（实际样本 {n} 人）；标准误已计入校准的影响。",
+        "en": "Weighting: the design weights were calibrated to known population counts ({history}). After "
+              "calibration the weights of this unit have a coefficient of variation of {cv}, a Kish design effect of "
+              "{deff} and an effective sample size of about {neff} (actual sample {n}); the standard errors account "
+              "for the calibration.",
+    },
+    "method.weighting.design": {
+        "zh": "加权：使用抽样设计权数（未做校准）。本区权数的变异系数为 {cv}，Kish 加权设计效应为 {deff}，有效样本量约为 {neff} 人。",
+        "en": "Weighting: the design weights were used without calibration. The weights of this unit have a "
+              "coefficient of variation of {cv}, a Kish design effect of {deff} and an effective sample size of "
+              "about {neff}.",
+    },
+    "weights.stage.design": {"zh": "设计权数", "en": "Design weights"},
+    "weights.stage.final": {"zh": "校准后权数", "en": "Calibrated weights"},
+    "col.weights": {"zh": "权数", "en": "Weights"},
+    "col.min": {"zh": "最小值", "en": "Min"},
+    "col.max": {"zh": "最大值", "en": "Max"},
+    "col.cv": {"zh": "变异系数", "en": "CV"},
+    "col.deff_kish": {"zh": "Kish设计效应", "en": "Kish deff"},
+    "col.n_eff": {"zh": "有效样本量", "en": "Effective n"},
     "method.bands": {"zh": "等级划分：{bands}。", "en": "Bands: {bands}."},
     "prov.questionnaire": {"zh": "问卷", "en": "Questionnaire"},
     "prov.responses": {"zh": "答卷数据", "en": "Response data"},

@@ -11,8 +11,8 @@ An evaluator's whole setting lives in one small YAML file (``surveykit demo`` wr
       fpc: [n_streets, n_frame]      # population sizes per stage
       lonely_psu: fail
     years:
-      2025: {responses: responses_2025.csv}
-      2026: {responses: responses_2026.csv}
+      2025: {responses: responses_2025.csv, rake: margins_2025.csv}   # rake: optional population margins
+      2026: {responses: responses_2026.csv, rake: margins_2026.csv}
     results: ../results              # where the results store is written
     min_n: 30                        # estimates from fewer respondents are suppressed in reports
 """
@@ -44,6 +44,7 @@ class YearSpec(BaseModel):
     model_config = _STRICT
     responses: str
     sheet: str | None = None
+    rake: str | None = None          # population margins (variable, level, total) to rake the weights to
 
 
 class Study(BaseModel):
