@@ -166,3 +166,38 @@ def test_console_script_has_no_traceback_for_bad_input(tmp_path):
                               str(tmp_path / "nope.csv")], capture_output=True, text=True)
     assert p.returncode == 2
     assert "Traceback" not in p.stderr and p.stderr.strip().endswith("file not found")
+
+
+# --- --rake (issue 3) -------------------------------------------------------------------------------------------
+def _margins(tmp_path, rows):
+    path = tmp_path / "margins.csv"
+    path.write_text("variable,level,total\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+GOOD_MARGINS = ["stype,E,4421", "stype,H,755", "stype,M,1018", "sch.wide,No,1072", "sch.wide,Yes,5122"]
+
+
+def test_estimate_with_rake_matches_r(capsys, tmp_path):
+    code, out, err = run(capsys, "estimate", API / "apiclus1.csv", "--var", "api00", "--weights", "pw", "--psu", "dnum",
+                         "--fpc", "fpc", "--rake", _margins(tmp_path, GOOD_MARGINS))
+    assert code == 0, err
+    got = pd.read_csv(io.StringIO(out)).iloc[0]
+    exp = pd.read_csv(API / "api_expected.csv", keep_default_na=False)
+    e = exp[(exp.design == "dclus1_raked_stype_schwide") & (exp.stat == "mean") & (exp.by == "")].iloc[0]
+    assert got.estimate == pytest.approx(e.estimate, rel=1e-8) and got.se == pytest.approx(e.se, rel=1e-8)
+
+
+@pytest.mark.parametrize("rows, pattern", [
+    (GOOD_MARGINS[:2] + GOOD_MARGINS[3:], r"margins.csv, column 'stype': level\(s\) 'M' of 'stype' occur in the data"),
+    (GOOD_MARGINS + ["stype,K,3"], r"level\(s\) 'K' of 'stype' have a population total but no respondent"),
+    (GOOD_MARGINS[:3] + ["sch.wide,No,1072", "sch.wide,Yes,5000"], r"grand totals disagree"),
+    (GOOD_MARGINS + ["schooltype,E,1"], r"column 'schooltype': margin on a column that does not exist"),
+    (["stype,E,4421", "stype,H,-5", "stype,M,1018"], r"population total of 'stype' = 'H' must be a positive number"),
+    (["stype,E,lots", "stype,H,755", "stype,M,1018"], r"margins.csv, row 2, column 'total': total 'lots' is not a number"),
+])
+def test_rake_errors_exit_2(capsys, tmp_path, rows, pattern):
+    code, out, err = run(capsys, "score", "--questionnaire", SCORE / "questionnaire.yaml", "--responses",
+                         API / "apiclus1.csv", "--weights", "pw", "--psu", "dnum", "--rake", _margins(tmp_path, rows))
+    import re
+    assert code == 2 and err.count("\n") == 1 and re.search(pattern, err), err

@@ -316,8 +316,10 @@ class Design:
         if s.isna().any():
             pos = int(np.flatnonzero(s.isna().to_numpy())[0])
             raise InputError("blank value in a calibration variable", **_where(self._data, pos, column))
-        keys = s.map(level_key)
-        codes, uniq = pd.factorize(keys, sort=True)
+        raw_codes, raw_levels = pd.factorize(s)
+        keys = np.array([level_key(v) for v in raw_levels], dtype=object)  # once per distinct value
+        key_codes, uniq = pd.factorize(keys, sort=True)
+        codes = key_codes[raw_codes]
         return codes.astype(np.int64), list(uniq)
 
     def _targets(self, column: str, levels: list[str], totals: dict[str, float], source: str | None) -> np.ndarray:
