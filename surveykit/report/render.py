@@ -200,8 +200,10 @@ def write_index(study: Study, year: int, lang: str, out: Path, summary: RenderSu
     for u in UNITS:
         name = esc(u.name(lang))
         o = done.get(u.slug)
-        link = (f'<a href="{year}/{u.slug}.html">{name}</a>' if o and o.ok else
-                f"{name} ({esc(t('index.failed', lang))})" if o else name)
+        # link every report of the year that exists (earlier runs too), unless this run failed to render it
+        exists = (out / str(year) / f"{u.slug}.html").exists()
+        link = (f"{name} ({esc(t('index.failed', lang))})" if o and not o.ok else
+                f'<a href="{year}/{u.slug}.html">{name}</a>' if exists else name)
         if u.zh in idx.index:
             r = idx.loc[u.zh]
             sup = bool(r["suppressed"])

@@ -1,0 +1,145 @@
+"""The report pipeline end to end on the demo data: results store -> papermill -> self-contained HTML.
+
+One module-scoped run renders two units in Chinese (plus the index) and one in English; the tests then check what
+the bureau receives: no outside references, no code, no tracebacks, no respondent-level free text, Chinese text
+drawn with the embedded font in headless Chromium, and unsafe parameters refused before any kernel starts.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import surveykit as sk
+from surveykit.cli import main, write_demo_study, write_margins
+from surveykit.errors import InputError
+from surveykit.report.html import external_references
+from surveykit.report.render import render_reports
+from surveykit.results import ensure_results, load_results
+from surveykit.spec.study import load_study
+from surveykit.synth import write_demo
+
+from .browser import check_in_browser, cjk_font_problems
+from .conftest import ROOT
+
+QUESTIONNAIRE = ROOT / "questionnaires" / "ip_protection_satisfaction.yaml"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    base = tmp_path_factory.mktemp("demo")
+    data = base / "data"
+    data.mkdir()
+    q = sk.load_questionnaire(QUESTIONNAIRE)
+    write_demo(q, data, years=(2025, 2026))
+    for y in (2025, 2026):
+        write_margins(data / f"population_{y}.csv", data / f"margins_{y}.csv")
+    study = load_study(write_demo_study(data, QUESTIONNAIRE, (2025, 2026)))
+    ensure_results(study)
+    out = base / "reports"
+    zh = [render_reports(study, year=2026, districts=d, lang="zh", out=out, jobs=1) for d in ("pudong", "临港新片区")]
+    en = render_reports(study, year=2026, districts="Huangpu", lang="en", out=base / "reports_en", jobs=1)
+    return {"study": study, "out": out, "zh": zh, "en": en, "data": data, "base": base}
+
+
+def read(path) -> str:
+    return Path(path).read_text(encoding="utf-8")
+
+
+def test_reports_are_rendered_with_index_and_manifest(demo):
+    for summary in demo["zh"] + [demo["en"]]:
+        assert summary.ok, summary.text()
+    pudong = demo["out"] / "2026" / "pudong.html"
+    assert pudong.exists() and (demo["out"] / "2026" / "lingang.html").exists()
+    index = read(demo["out"] / "index.html")
+    assert 'href="2026/pudong.html"' in index and "浦东新区" in index
+    man = json.loads(read(demo["out"] / "2026" / "manifest.json"))
+    assert man["ok"] and man["reports"][0]["unit"] in ("pudong", "lingang")
+
+
+def test_report_content_matches_the_results_store(demo):
+    html = read(demo["out"] / "2026" / "pudong.html")
+    store = load_results(demo["study"].results_dir, 2026)
+    s = store.scores_unit
+    idx = s[(s.district == "浦东新区") & (s.group == "all") & (s.node == "index")].iloc[0]
+    assert f"{idx.estimate:.2f}" in html and f"{idx.ci_low:.2f}–{idx.ci_high:.2f}" in html
+    assert "浦东新区2026年知识产权保护社会满意度评估报告" in html
+    for label in ("法律政策", "执法保护", "机制建设", "意识培养", "保护效果", "权利人", "专业人士", "社会公众"):
+        assert label in html
+    assert "raked on district (17 levels), group (3 levels)" in html  # the weighting, in the method section
+    assert html.count("data:image/png;base64,") == 1  # the first-level chart, embedded
+
+
+def test_english_report(demo):
+    html = read(demo["base"] / "reports_en" / "2026" / "huangpu.html")
+    assert "Huangpu: IP Protection Social Satisfaction Evaluation 2026" in html
+    assert "Law and policy" in html and '<html lang="en"' in html
+
+
+@pytest.mark.parametrize("name", ["pudong", "lingang"])
+def test_html_is_self_contained_and_clean(demo, name):
+    html = read(demo["out"] / "2026" / f"{name}.html")
+    assert external_references(html) == []
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "<script" not in html.lower()
+    for leak in ("Traceback", "DistrictReport(", "import ", "display(", "In&nbsp;[", "papermill", "parameters"):
+        assert leak not in html, leak
+
+
+def test_no_free_text_or_respondent_ids_in_reports(demo):
+    responses = pd.read_csv(demo["data"] / "responses_2026.csv", encoding="utf-8-sig")
+    comments = [c for c in responses["comment"].dropna().unique() if len(str(c)) >= 4]
+    assert comments, "the demo data must carry free-text comments for this test to mean anything"
+    html = read(demo["out"] / "2026" / "pudong.html") + read(demo["out"] / "index.html")
+    assert not [c for c in comments if c in html]
+    assert not re.search(r"2026-\d{6}", html)  # respondent ids
+
+
+def test_report_in_headless_chromium(demo, tmp_path):
+    result = check_in_browser(demo["out"] / "2026" / "pudong.html", screenshot_path=tmp_path / "pudong.png")
+    assert result["console_errors"] == [] and result["external_requests"] == []
+    assert cjk_font_problems(result) == []
+    from PIL import Image, ImageStat
+    img = Image.open(result["screenshot"]).convert("L")
+    assert max(ImageStat.Stat(img).stddev) > 20 and len(img.getcolors(1 << 16) or []) > 20  # not blank
+
+
+@pytest.mark.parametrize("district", [
+    "huangpu'); import os; os.system('touch PWNED'); ('",
+    "__import__('os').system('touch PWNED')",
+    "黄浦区\"\nimport os",
+    "../../etc/passwd",
+])
+def test_code_in_a_district_name_is_refused_before_anything_runs(demo, tmp_path, district, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match="unknown district"):
+        render_reports(demo["study"], year=2026, districts=district, out=tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+    code = main(["report", "--study", str(demo["data"] / "study.yaml"), "--year", "2026", "--district", district,
+                 "--out", str(tmp_path / "r2")])
+    err = capsys.readouterr().err
+    assert code == 2 and "unknown district" in err and err.count("\n") == 1
+    assert not (tmp_path / "PWNED").exists() and not (tmp_path / "r2").exists()
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"year": 2031}, r"year 2031 is not in the study"),
+    ({"year": "2026; rm -rf /"}, r"year must be a number"),
+    ({"lang": "fr"}, r"language must be one of zh, en"),
+])
+def test_other_parameters_are_checked(demo, tmp_path, kwargs, pattern):
+    args = {"year": 2026, "districts": "pudong", "lang": "zh", **kwargs}
+    with pytest.raises(InputError, match=pattern):
+        render_reports(demo["study"], out=tmp_path / "r", **args)
+
+
+def test_results_store_manifest_has_provenance(demo):
+    store = load_results(demo["study"].results_dir, 2026)
+    m = store.manifest
+    assert len(m["inputs"]["responses"]["sha256"]) == 64 and m["inputs"]["questionnaire"]["version"] == "2025.1"
+    assert m["weighting"]["margins"]["sha256"] and m["weighting"]["history"]
+    final = store.weights[(store.weights.stage == "final") & (store.weights.district != "全市")]
+    pop = pd.read_csv(demo["data"] / "population_2026.csv", encoding="utf-8-sig").groupby("district")["count"].sum()
+    assert final.set_index("district")["sum_weights"].to_dict() == pytest.approx(pop.to_dict(), rel=1e-8)
