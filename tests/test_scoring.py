@@ -114,3 +114,19 @@ def test_empty_cell_gives_nan_not_a_guess(design):
     assert np.isnan(s.loc[("A", "all", "index"), "estimate"])
     assert np.isfinite(s.loc[("B", "all", "index"), "estimate"])
     assert np.isfinite(s.loc[("A", "holder", "index"), "estimate"])
+
+
+@pytest.mark.parametrize("questionnaire", ["questionnaire.yaml", "questionnaire_pooled.yaml"])
+@pytest.mark.parametrize("group", ["all", "holder", "public"])
+def test_score_influence_gives_the_r_checked_ses_through_vcov(design, questionnaire, group):
+    """score_influence + Design.vcov: the diagonal is score()'s SE (itself equal to R's), also after raking."""
+    from surveykit.scoring import score_influence
+    q = sk.load_questionnaire(F / questionnaire)
+    for d in (design, design.rake({"district": {"A": 3000, "B": 4000, "C": 3500},
+                                   "group": {"holder": 4000, "professional": 2500, "public": 4000}})):
+        s = sk.score(q, d, by="district")
+        t, z = score_influence(q, d, by="district", nodes=["index", "law", "effect.infringement", "q05"], group=group)
+        m = t.merge(s, on=["district", "group", "node"])
+        assert len(m) == len(t) == z.shape[1]
+        np.testing.assert_allclose(m.estimate_x, m.estimate_y, rtol=1e-12)
+        np.testing.assert_allclose(np.sqrt(np.diag(d.vcov(z))), m.se, rtol=1e-10)
