@@ -94,13 +94,22 @@ def render_unit(notebook: str, params: dict, out_html: str, attempts: int = 2) -
 
     from .html import external_references, notebook_to_html, write_atomic
 
+    import tempfile
+
+    from jupyter_client.manager import KernelManager
+
     t0 = time.perf_counter()
     error = None
     for attempt in range(1, attempts + 1):
         try:
-            nb = pm.execute_notebook(notebook, None, parameters=params, kernel_name="python3",
-                                     progress_bar=False, log_output=False, report_mode=True,
-                                     cwd=str(Path(notebook).parent))
+            # a private kernel over Unix sockets in a temporary folder: parallel kernels cannot collide on ports,
+            # and nothing listens on the network
+            with tempfile.TemporaryDirectory(prefix="sk-kernel-") as sockets:
+                km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "k"))
+                nb = pm.execute_notebook(notebook, None, parameters=params, kernel_name="python3",
+                                         progress_bar=False, log_output=False, report_mode=True,
+                                         cwd=str(Path(notebook).parent), km=km,
+                                         extra_arguments=["--IPKernelApp.log_level=ERROR"])
             html = notebook_to_html(nb, lang=params["lang"])
             ext = external_references(html)
             if ext:
