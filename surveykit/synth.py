@@ -600,22 +600,59 @@ def generate_year(q: Questionnaire, year: int, *, seed: int = 20251123, target_n
     return SynthYear(responses=responses, truth_items=truth, population_counts=counts, population=population)
 
 
+def truth_scores(q: Questionnaire, truth_items: pd.DataFrame, population_counts: pd.DataFrame) -> pd.DataFrame:
+    """The true population score of every item, node and the index, per district and group and for "all".
+
+    Rule 3 (the roll-up) applied to the true item means; "all" is the group-weighted sum (rule 4) when the
+    questionnaire has group weights, else the roll-up of the pooled item means. Columns: year, district, group,
+    node, value -- what a census would give for each row of ``sk.score(q, d, by="district")``.
+    """
+    from .scoring import rollup
+
+    ru = rollup(q)
+    col = {e: k for k, e in enumerate(ru.elements)}
+    gw = q.group_weights
+    rows = []
+    for (year, dist), t in truth_items.groupby(["year", "district"], sort=False):
+        per_group = {}
+        for g in (*q.group_ids, None):
+            key = ALL_POOLED if g is None else g
+            tg = t[t.group == key].set_index("item")
+            if tg.empty:
+                continue
+            v = tg["value"].reindex(list(ru.items)).fillna(0.0).to_numpy() @ ru.coef[g]
+            per_group[g] = v
+            if g is not None:
+                rows += [(year, dist, g, e, v[col[e]]) for e in ru.elements if ru.applies[g][col[e]]]
+        for e in ru.elements:
+            if gw is not None:
+                live = [g for g in q.group_ids if ru.applies[g][col[e]] and g in per_group]
+                tot = sum(gw[g] for g in live)
+                value = sum(gw[g] / tot * per_group[g][col[e]] for g in live)
+            else:
+                value = per_group[None][col[e]]
+            rows.append((year, dist, "all", e, value))
+    return pd.DataFrame(rows, columns=["year", "district", "group", "node", "value"])
+
+
 def write_demo(q: Questionnaire, out_dir: Path, *, years=(2025, 2026), seed: int = 20251123,
                target_n: int = 20000) -> dict[str, Path]:
-    """Write ``responses_<year>.csv``, ``truth_items_<year>.csv`` and ``population_<year>.csv`` (the
-    population counts per district and group) for each year, UTF-8 with BOM; return the paths keyed by file
-    stem (e.g. ``"responses_2026"``). Byte-identical for the same arguments."""
+    """Write ``responses_<year>.csv``, ``truth_items_<year>.csv``, ``truth_scores_<year>.csv`` (every item, node
+    and index, per district and group and "all") and ``population_<year>.csv`` (the population counts per district
+    and group) for each year, UTF-8 with BOM; return the paths keyed by file stem (e.g. ``"responses_2026"``).
+    Byte-identical for the same arguments."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for year in years:
         s = generate_year(q, year, seed=seed, target_n=target_n)
+        truth = truth_scores(q, s.truth_items, s.population_counts)
         for stem, frame in ((f"responses_{year}", s.responses), (f"truth_items_{year}", s.truth_items),
-                            (f"population_{year}", s.population_counts)):
+                            (f"truth_scores_{year}", truth), (f"population_{year}", s.population_counts)):
             path = out_dir / f"{stem}.csv"
             frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
             paths[stem] = path
     return paths
 
 
-__all__ = ["SynthYear", "generate_year", "write_demo", "ALL_POOLED", "FIXED_COLUMNS"]
+__all__ = ["SynthYear", "generate_year", "truth_scores", "write_demo", "ALL_POOLED", "FIXED_COLUMNS"]

@@ -308,7 +308,7 @@ def test_foreign_funded_gap_in_some_units(y2026, q):
 def test_write_demo_byte_identical_with_bom(q, tmp_path, y2026):
     a = synth.write_demo(q, tmp_path / "a", years=(2025, 2026))
     b = synth.write_demo(q, tmp_path / "b", years=(2025, 2026))
-    assert sorted(a) == sorted(f"{k}_{y}" for k in ("responses", "truth_items", "population") for y in (2025, 2026))
+    assert sorted(a) == sorted(f"{k}_{y}" for k in ("responses", "truth_items", "truth_scores", "population") for y in (2025, 2026))
     for key in a:
         assert a[key].read_bytes() == b[key].read_bytes(), key
         assert a[key].read_bytes().startswith(b"\xef\xbb\xbf")
