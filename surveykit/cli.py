@@ -69,27 +69,87 @@ def cmd_estimate(args) -> int:
 
 def cmd_score(args) -> int:
     from .io import read_table
+    from .quality import prepare, refusal
     from .scoring import score
     from .spec import load_questionnaire
 
     q = load_questionnaire(args.questionnaire)
-    data = read_table(args.responses)
+    # the quality rules decide what is scored: rows failing an `exclude` rule are refused, or left out with a
+    # summary on stderr (--on-invalid exclude); nothing is dropped silently
+    # (strict=False: a missing item column is reported by scoring itself, after the design options are checked;
+    # id/unit columns keep their names in the file, which the design options refer to)
+    p = prepare(q, read_table(args.responses), strict=False, rename_standard=False)
+    if not p.ok:
+        if args.on_invalid == "refuse":
+            raise refusal(p)
+        print(p.summary(), file=sys.stderr)
+        print(f"scoring the {p.rows_kept} kept rows; `surveykit validate --log LOG.csv` lists the excluded ones",
+              file=sys.stderr)
+    if p.rows_kept == 0:
+        raise InputError("no rows left to score after the quality rules", file=args.responses)
+    data = p.data
     d = _design(args, data)
     _write(score(q, d, by=args.by), args.out)
     return 0
 
 
+def _quality_inputs(args) -> dict:
+    return dict(rules=args.rules, mapping=args.mapping, aliases=args.aliases, unit_column=args.unit_column,
+                id_column=args.id_column, sheet=args.sheet, header_rows=args.header_rows)
+
+
+def _write_log(log: pd.DataFrame, out: str) -> None:
+    """The row-level log: CSV in UTF-8 with a BOM (Excel then shows Chinese correctly), or .xlsx."""
+    path = Path(out)
+    if path.parent and not path.parent.exists():
+        raise InputError("the folder of the log does not exist", file=path.parent)
+    if path.suffix.lower() == ".xlsx":
+        if len(log) >= 1_048_575:
+            raise InputError(f"{len(log)} log rows do not fit in one Excel sheet; write a .csv log", file=path)
+        log.to_excel(path, index=False, sheet_name="log")
+    else:
+        log.to_csv(path, index=False, encoding="utf-8-sig")
+    print(f"wrote {len(log)} log rows to {path}", file=sys.stderr)
+
+
 def cmd_validate(args) -> int:
-    from .quality import validate
+    from .quality import prepare
     from .spec import load_questionnaire
 
     q = load_questionnaire(args.questionnaire)
-    report = validate(q, args.responses)
-    print(report.summary(), file=sys.stderr)
+    p = prepare(q, args.responses, **_quality_inputs(args))
+    print(p.summary())
     if args.log:
-        report.log.to_csv(args.log, index=False, encoding="utf-8")
-        print(f"wrote {len(report.log)} log rows to {args.log}", file=sys.stderr)
-    return 0 if report.ok else 1
+        _write_log(p.public_log(), args.log)
+    return 0 if p.ok else 1
+
+
+def cmd_map(args) -> int:
+    from .mapping import mapping_yaml
+    from .quality import prepare
+    from .spec import load_questionnaire
+
+    q = load_questionnaire(args.questionnaire)
+    p = prepare(q, args.responses, strict=False, **_quality_inputs(args))
+    print(p.describe_mapping(q))
+    complete = not p.mapping.missing_items and q.groups.column not in p.mapping.missing_roles
+    if complete:
+        print(f"\n`surveykit validate` would keep {p.rows_kept} of {p.rows_read} rows "
+              f"({p.rows_excluded} excluded, {p.rows_flagged} flagged).")
+    if args.out:
+        path = Path(args.out)
+        if path.exists() and not args.force:
+            raise InputError("the file exists; pass --force to overwrite it", file=path)
+        path.write_text(mapping_yaml(p.mapping, _MappedFrame(p)), encoding="utf-8")
+        print(f"wrote the proposed mapping to {path}", file=sys.stderr)
+    return 0 if complete else 1
+
+
+class _MappedFrame:
+    """The attrs that :func:`surveykit.mapping.mapping_yaml` reads."""
+
+    def __init__(self, p):
+        self.attrs = p.attrs
 
 
 def cmd_demo(args) -> int:
@@ -180,11 +240,31 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--jobs", type=int, default=2)
     d.set_defaults(fn=cmd_demo)
 
-    v = sub.add_parser("validate", help="check a response file against a questionnaire")
-    v.add_argument("--questionnaire", required=True)
-    v.add_argument("--responses", required=True)
-    v.add_argument("--log", help="write the row-level log (CSV)")
+    def quality_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--questionnaire", required=True)
+        p.add_argument("--responses", required=True, help="CSV, XLSX or SAV export")
+        p.add_argument("--mapping", metavar="MAPPING.yaml", help="explicit column and label mapping")
+        p.add_argument("--rules", metavar="RULES.yaml",
+                       help="quality rules (default: questionnaires/quality_rules.yaml; partial files override it)")
+        p.add_argument("--aliases", metavar="ALIASES.yaml",
+                       help="unit spellings (default: questionnaires/unit_aliases.yaml)")
+        p.add_argument("--sheet", help="XLSX sheet (default: the first)")
+        p.add_argument("--header-rows", type=int, metavar="N",
+                       help="header rows (default: 1, more when merged header cells span rows)")
+        p.add_argument("--unit-column", default="district", help="name of the unit column (default: district)")
+        p.add_argument("--id-column", default="respondent_id",
+                       help="name of the respondent id column (default: respondent_id)")
+
+    v = sub.add_parser("validate", help="check a response file: summary, row-level log; exit 1 if rows are excluded")
+    quality_options(v)
+    v.add_argument("--log", metavar="LOG.csv", help="write the row-level log (CSV, or .xlsx)")
     v.set_defaults(fn=cmd_validate)
+
+    m = sub.add_parser("map", help="show how a response file's columns and labels map to the questionnaire")
+    quality_options(m)
+    m.add_argument("--out", metavar="MAPPING.yaml", help="write the proposed mapping as a YAML file to edit")
+    m.add_argument("--force", action="store_true", help="overwrite --out")
+    m.set_defaults(fn=cmd_map)
 
     e = sub.add_parser("estimate", help="design-based means or totals with SEs")
     e.add_argument("data", help="CSV, XLSX or SAV file")
@@ -196,12 +276,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("score", help="scores of every item, indicator and the index with SEs")
     s.add_argument("--questionnaire", required=True)
     s.add_argument("--responses", required=True)
+    s.add_argument("--on-invalid", choices=["refuse", "exclude"], default="refuse",
+                   help="rows failing a quality rule whose action is exclude: refuse the file (default) or leave "
+                        "them out, with a summary on stderr")
     _design_options(s)
     s.set_defaults(fn=cmd_score)
 
     r = sub.add_parser("report", help="render the HTML reports of a year")
     r.add_argument("--year", type=int, required=True)
-    r.add_argument("--district", default="all", help="a unit (slug, Chinese or English name) or 'all'")
+    r.add_argument("--district", default="all", help="'all', a unit (slug, Chinese or English name) or a comma-separated list of units")
     r.add_argument("--lang", default="zh", choices=["zh", "en"])
     r.add_argument("--jobs", type=int, default=2)
     r.add_argument("--out", default="reports")

@@ -143,3 +143,40 @@ def test_results_store_manifest_has_provenance(demo):
     final = store.weights[(store.weights.stage == "final") & (store.weights.district != "全市")]
     pop = pd.read_csv(demo["data"] / "population_2026.csv", encoding="utf-8-sig").groupby("district")["count"].sum()
     assert final.set_index("district")["sum_weights"].to_dict() == pytest.approx(pop.to_dict(), rel=1e-8)
+
+
+def test_same_inputs_same_numbers_same_html(demo, tmp_path):
+    """A second results store computed from the same inputs, and a second render: identical numbers and HTML
+    except the generation time (the only timestamp in a report)."""
+    import shutil
+    study_file = demo["data"] / "study.yaml"
+    other = tmp_path / "data"
+    shutil.copytree(demo["data"], other, ignore=shutil.ignore_patterns("results"))
+    # the questionnaire path in the copied study is relative to the original folder
+    text = study_file.read_text(encoding="utf-8").replace(
+        next(ln for ln in study_file.read_text(encoding="utf-8").splitlines() if ln.startswith("questionnaire:")),
+        f"questionnaire: {QUESTIONNAIRE}")
+    (other / "study.yaml").write_text(text, encoding="utf-8")
+    study2 = load_study(other / "study.yaml")
+    ensure_results(study2)
+    a, b = load_results(demo["study"].results_dir, 2026), load_results(study2.results_dir, 2026)
+    pd.testing.assert_frame_equal(a.scores_unit, b.scores_unit)
+    pd.testing.assert_frame_equal(a.weights, b.weights)
+    out = render_reports(study2, year=2026, districts="pudong", out=tmp_path / "r", jobs=1)
+    assert out.ok
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
+    h1 = stamp.sub("<time>", read(demo["out"] / "2026" / "pudong.html"))
+    h2 = stamp.sub("<time>", read(tmp_path / "r" / "2026" / "pudong.html"))
+    assert h1.replace(str(demo["data"]), "<data>") == h2.replace(str(other), "<data>")
+
+
+def test_render_on_a_dask_cluster(demo, tmp_path):
+    """Any concurrent.futures.Executor works: here a dask.distributed LocalCluster (the path beyond one machine)."""
+    from dask.distributed import Client, LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        out = render_reports(demo["study"], year=2026, districts="jiading,崇明区,Xuhui", out=tmp_path / "r", jobs=2,
+                             executor=client.get_executor())
+    assert out.ok and [o.unit for o in out.outcomes] == ["xuhui", "jiading", "chongming"], out.text()
+    assert sorted(p.name for p in (tmp_path / "r" / "2026").glob("*.html")) == ["chongming.html", "jiading.html",
+                                                                                "xuhui.html"]

@@ -63,15 +63,20 @@ class RenderSummary:
 
 
 def resolve_units(districts: str) -> list[Unit]:
-    """``all`` or one unit by slug / Chinese / English name; anything else is refused."""
+    """``all``, one unit, or a comma-separated list of units (slug / Chinese / English name); anything else is
+    refused -- this allow-list is what protects the notebook from injected code."""
     if districts == "all":
         return list(UNITS)
-    unit = find_unit(str(districts).strip())
-    if unit is None:
-        shown = str(districts)[:40] + ("…" if len(str(districts)) > 40 else "")
-        raise InputError(f"unknown district {shown!r}: expected 'all' or one of "
-                         f"{', '.join(u.slug for u in UNITS)} (or their Chinese names)")
-    return [unit]
+    units = []
+    for name in str(districts).replace("，", ",").split(","):
+        unit = find_unit(name.strip())
+        if unit is None:
+            shown = str(districts)[:40] + ("…" if len(str(districts)) > 40 else "")
+            raise InputError(f"unknown district {shown!r}: expected 'all' or one or more (comma-separated) of "
+                             f"{', '.join(u.slug for u in UNITS)} (or their Chinese names)")
+        if unit not in units:
+            units.append(unit)
+    return units
 
 
 def validate_parameters(study: Study, year, lang, districts) -> tuple[int, str, list[Unit]]:
