@@ -59,6 +59,15 @@ def test_reports_are_rendered_with_index_and_manifest(demo):
     assert man["ok"] and man["reports"][0]["unit"] in ("pudong", "lingang")
 
 
+def test_excel_workbook_of_every_table(demo):
+    path = demo["out"] / "2026" / "surveykit_tables_2026.xlsx"
+    book = pd.read_excel(path, sheet_name=None)
+    assert {"README", "scores_unit", "scores_city", "sample", "dont_know", "weights"} <= set(book)
+    store = load_results(demo["study"].results_dir, 2026)
+    pd.testing.assert_frame_equal(book["scores_unit"], store.scores_unit, check_dtype=False)
+    assert "respondent_id" not in "".join(str(c) for df in book.values() for c in df.columns)
+
+
 def test_report_content_matches_the_results_store(demo):
     html = read(demo["out"] / "2026" / "pudong.html")
     store = load_results(demo["study"].results_dir, 2026)

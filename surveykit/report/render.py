@@ -47,6 +47,7 @@ class RenderSummary:
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
     index: str | None = None
+    workbook: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -56,7 +57,8 @@ class RenderSummary:
         good = [o for o in self.outcomes if o.ok]
         bad = [o for o in self.outcomes if not o.ok]
         lines = [f"rendered {len(good)} of {len(self.outcomes)} report(s) for {self.year} ({self.lang}) "
-                 f"in {self.seconds:.1f} s" + (f"; index: {self.index}" if self.index else "")]
+                 f"in {self.seconds:.1f} s" + (f"; index: {self.index}" if self.index else "")
+                 + (f"; tables: {self.workbook}" if self.workbook else "")]
         for o in bad:
             lines.append(f"  FAILED {o.unit} after {o.attempts} attempt(s): {o.error}")
         return "\n".join(lines)
@@ -171,6 +173,11 @@ def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path 
     order = {u.slug: k for k, u in enumerate(UNITS)}
     summary.outcomes.sort(key=lambda o: order.get(o.unit, 99))
     summary.index = str(write_index(study, year, lang, out, summary))
+    from ..results import load_results
+    from .workbook import write_workbook
+
+    summary.workbook = str(write_workbook(load_results(study.results_dir, year),
+                                          out / str(year) / f"surveykit_tables_{year}.xlsx"))
     summary.seconds = time.perf_counter() - t0
     _write_run_manifest(out / str(year) / "manifest.json", study, summary)
     return summary
@@ -184,7 +191,8 @@ def _write_run_manifest(path: Path, study: Study, summary: RenderSummary) -> Non
         "year": summary.year, "lang": summary.lang, "surveykit_version": __version__,
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seconds": round(summary.seconds, 2),
         "results": str(study.results_dir / str(summary.year)),
-        "reports": [asdict(o) for o in summary.outcomes], "index": summary.index, "ok": summary.ok,
+        "reports": [asdict(o) for o in summary.outcomes], "index": summary.index, "workbook": summary.workbook,
+        "ok": summary.ok,
     }
     write_atomic(str(path), json.dumps(man, ensure_ascii=False, indent=2))
 

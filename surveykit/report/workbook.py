@@ -1,0 +1,50 @@
+"""An Excel workbook of every table of a year's results store, for the statisticians.
+
+One sheet per store table (aggregates only: no respondent-level data is ever in the store), a README sheet saying
+what each holds and where it came from (the manifest), numbers kept at full precision, header row frozen,
+columns sized. Written atomically next to the reports.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from ..results import YearResults
+
+SHEETS = {
+    "scores_unit": "Scores of every item, indicator and the index by unit and group (contract 2), with SE and 95% CI",
+    "scores_city": "The same for the whole city",
+    "sample": "Respondents and sum of weights by unit and group",
+    "dont_know": "Don't-know answers per unit and item (asked, don't know, rate)",
+    "weights": "Weight diagnostics by unit: design weights and calibrated (final) weights",
+}
+
+
+def write_workbook(store: YearResults, path: str | Path, extra: dict[str, pd.DataFrame] | None = None) -> Path:
+    """Write every table of ``store`` (plus ``extra`` tables) to ``path`` (.xlsx), atomically."""
+    path = Path(path)
+    tables = {name: getattr(store, name) for name in SHEETS}
+    tables.update(extra or {})
+    man = store.manifest
+    readme = pd.DataFrame(
+        [("year", str(store.year)), ("computed", man["created"]), ("surveykit", man["surveykit_version"]),
+         ("questionnaire", f"{man['inputs']['questionnaire']['id']} {man['inputs']['questionnaire']['version']}"),
+         ("responses sha256", man["inputs"]["responses"]["sha256"]), ("design", man["design_summary"])]
+        + [(f"sheet {name}", SHEETS.get(name, "")) for name in tables],
+        columns=["item", "value"])
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".xlsx")
+    os.close(fd)
+    with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+        for name, df in {"README": readme, **tables}.items():
+            df.to_excel(xw, sheet_name=name[:31], index=False)
+            ws = xw.sheets[name[:31]]
+            ws.freeze_panes = "A2"
+            for col_cells in ws.columns:
+                width = max(len(str(c.value)) if c.value is not None else 0 for c in col_cells[:200])
+                ws.column_dimensions[col_cells[0].column_letter].width = min(60, max(8, width + 2))
+    os.replace(tmp, path)
+    return path
