@@ -189,3 +189,18 @@ def test_render_on_a_dask_cluster(demo, tmp_path):
     assert out.ok and [o.unit for o in out.outcomes] == ["xuhui", "jiading", "chongming"], out.text()
     assert sorted(p.name for p in (tmp_path / "r" / "2026").glob("*.html")) == ["chongming.html", "jiading.html",
                                                                                 "xuhui.html"]
+
+
+def test_city_overview(demo, tmp_path):
+    from surveykit.report.render import CITY_NOTEBOOK, render_unit
+    out = render_unit(str(CITY_NOTEBOOK), {"year": 2026, "lang": "zh", "results": str(demo["study"].results_dir)},
+                      str(tmp_path / "city.html"), name="city")
+    assert out.ok, out.error
+    html = read(tmp_path / "city.html")
+    assert external_references(html) == [] and "Traceback" not in html
+    assert html.count("data:image/png;base64,") == 2  # heat-map and trend chart
+    s25 = load_results(demo["study"].results_dir, 2025).scores_unit
+    s26 = load_results(demo["study"].results_dir, 2026).scores_unit
+    pick = lambda s: s[(s.district == "崇明区") & (s.group == "all") & (s.node == "index")].estimate.iloc[0]  # noqa
+    assert f"{pick(s26) - pick(s25):+.2f}" in html  # the change on last year, from the two stores
+    assert "2026年上海市知识产权保护社会满意度评估：全市概览" in html

@@ -67,3 +67,46 @@ def scores_with_ci(data: pd.DataFrame, title: str, *, xlim: tuple[float, float] 
     sns.despine(ax=ax, left=True)
     fig.tight_layout()
     return fig
+
+
+def heatmap(data: pd.DataFrame, title: str) -> plt.Figure:
+    """Units (rows) x indicators (columns) heat-map with the scores written in the cells; NaN cells blank."""
+    setup()
+    fig, ax = plt.subplots(figsize=(7.6, 0.36 * len(data) + 1.6))
+    sns.heatmap(data, annot=True, fmt=".1f", cmap="RdYlGn", center=float(np.nanmean(data.to_numpy())),
+                linewidths=0.5, linecolor="white", cbar=False, ax=ax, annot_kws={"fontsize": 8})
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.xaxis.tick_top()
+    ax.tick_params(axis="x", labelrotation=0, labelsize=9)
+    ax.tick_params(axis="y", labelsize=9)
+    ax.set_title(title, loc="left", fontsize=11, fontweight="bold", pad=28)
+    fig.tight_layout()
+    return fig
+
+
+def trend_lines(data: pd.DataFrame, title: str) -> plt.Figure:
+    """One line per unit across years (columns ``unit``, ``year``, ``estimate``)."""
+    setup()
+    fig, ax = plt.subplots(figsize=(7.2, 4.2))
+    years = sorted(data["year"].unique())
+    sns.lineplot(data=data, x="year", y="estimate", hue="unit", marker="o", ax=ax, legend=False,
+                 palette="tab20")
+    last = data[data["year"] == years[-1]].sort_values("estimate")
+    lo, hi = data["estimate"].min(), data["estimate"].max()
+    gap = max(0.45, (hi - lo) / 40)  # minimum vertical distance between two end labels, in score points
+    placed = []
+    for v in last["estimate"]:  # label the line ends, pushed apart upwards where they would overlap
+        placed.append(max(v, placed[-1] + gap) if placed else v)
+    for (_, r), y in zip(last.iterrows(), placed):
+        ax.annotate(r["unit"], xy=(years[-1], r["estimate"]), xytext=(years[-1] + 0.04 * (years[-1] - years[0] or 1), y),
+                    textcoords="data", fontsize=7, va="center", annotation_clip=False,
+                    arrowprops={"arrowstyle": "-", "color": "#bbbbbb", "lw": 0.5})
+    ax.set_ylim(lo - 0.5, max(hi, placed[-1] if placed else hi) + 0.5)
+    ax.set_xticks(years, [str(y) for y in years])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
+    sns.despine(ax=ax)
+    fig.tight_layout()
+    return fig

@@ -106,6 +106,30 @@ TEXT: dict[str, dict[str, str]] = {
     "prov.design": {"zh": "抽样设计", "en": "Sampling design"},
     "prov.item": {"zh": "项目", "en": "Item"},
     "prov.value": {"zh": "内容", "en": "Value"},
+    # city overview
+    "city.title": {"zh": "{year}年上海市知识产权保护社会满意度评估：全市概览",
+                   "en": "IP Protection Social Satisfaction {year}: City Overview"},
+    "city.headline": {
+        "zh": "{year}年全市知识产权保护社会满意度指数为 **{score}** 分（95%置信区间 {low}–{high}），处于“{band}”区间；"
+              "{n_units} 个区（含临港新片区）的指数在 {lo} 至 {hi} 分之间。",
+        "en": "The city's IP-protection satisfaction index in {year} is **{score}** (95% CI {low}–{high}), in the "
+              "“{band}” band; the {n_units} units range from {lo} to {hi}.",
+    },
+    "h.city.summary": {"zh": "一、总体情况", "en": "1. Overview"},
+    "h.city.heatmap": {"zh": "二、各区一级指标得分", "en": "2. First-level scores by unit"},
+    "h.city.trend": {"zh": "三、历年变化", "en": "3. Trends"},
+    "h.city.groups": {"zh": "四、分群体得分（全市）", "en": "4. Scores by respondent group (city)"},
+    "h.city.method": {"zh": "五、说明", "en": "5. Notes"},
+    "city.method": {
+        "zh": "各区得分为全体受访者按群体权重加权的得分，计分规则与各区报告一致；样本不足的估计不予显示（图中留白）。"
+              "各年度样本相互独立。",
+        "en": "Unit scores are the group-weighted scores of all respondents, scored as in the district reports; "
+              "suppressed estimates are left blank. Each year's sample is independent.",
+    },
+    "chart.heatmap.title": {"zh": "各区满意度指数与一级指标得分", "en": "Index and first-level scores by unit"},
+    "chart.trend.title": {"zh": "各区满意度指数历年变化", "en": "Satisfaction index by unit and year"},
+    "col.change": {"zh": "较上年变化", "en": "Change"},
+    "index.city_report": {"zh": "全市概览", "en": "City overview"},
     # index page
     "index.title": {"zh": "{year}年知识产权保护社会满意度评估报告", "en": "IP Protection Social Satisfaction Evaluation {year}"},
     "index.lead": {"zh": "以下为各区（含临港新片区）评估报告。点击区名打开报告。",

@@ -27,6 +27,8 @@ from ..spec.study import Study
 from ..units import UNITS, Unit, find_unit
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "district_report.ipynb"
+CITY_NOTEBOOK = NOTEBOOK.with_name("city_report.ipynb")
+CITY = "city"  # the name of the city overview among the outcomes (its file: <out>/<year>/city.html)
 LANGS = ("zh", "en")
 
 
@@ -95,7 +97,7 @@ def validate_parameters(study: Study, year, lang, districts) -> tuple[int, str, 
     return year, lang, resolve_units(districts)
 
 
-def render_unit(notebook: str, params: dict, out_html: str, attempts: int = 2) -> Outcome:
+def render_unit(notebook: str, params: dict, out_html: str, attempts: int = 2, name: str | None = None) -> Outcome:
     """Execute the report notebook for one unit and write its HTML; runs in a worker process."""
     import papermill as pm
 
@@ -122,11 +124,11 @@ def render_unit(notebook: str, params: dict, out_html: str, attempts: int = 2) -
             if ext:
                 raise RuntimeError(f"the report would reference outside resources: {ext[:3]}")
             write_atomic(out_html, html)
-            return Outcome(params["district"], True, out_html, time.perf_counter() - t0, attempt)
+            return Outcome(name or params["district"], True, out_html, time.perf_counter() - t0, attempt)
         except Exception as exc:  # a failing unit must not stop the others: record and retry once
             last = traceback.format_exception_only(type(exc), exc)[-1].strip()
             error = last.splitlines()[0][:300]
-    return Outcome(params["district"], False, None, time.perf_counter() - t0, attempts, error)
+    return Outcome(name or params["district"], False, None, time.perf_counter() - t0, attempts, error)
 
 
 def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path | str = "reports", jobs: int = 2,
@@ -148,6 +150,9 @@ def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path 
     summary = RenderSummary(year=year, lang=lang)
     t0 = time.perf_counter()
     jobs_list = []
+    if districts == "all" and notebook is None:  # the city overview goes first: it is the longest
+        jobs_list.append((str(CITY_NOTEBOOK), {"year": year, "lang": lang, "results": str(results)},
+                          str(out / str(year) / f"{CITY}.html"), 2, CITY))
     for u in units:
         params = {"year": year, "district": u.slug, "lang": lang, "results": str(results)}
         jobs_list.append((str(nb_path), params, str(out / str(year) / f"{u.slug}.html")))
@@ -170,7 +175,7 @@ def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path 
     finally:
         if own:
             executor.shutdown()
-    order = {u.slug: k for k, u in enumerate(UNITS)}
+    order = {CITY: -1, **{u.slug: k for k, u in enumerate(UNITS)}}
     summary.outcomes.sort(key=lambda o: order.get(o.unit, 99))
     summary.index = str(write_index(study, year, lang, out, summary))
     from ..results import load_results
@@ -241,9 +246,11 @@ def write_index(study: Study, year: int, lang: str, out: Path, summary: RenderSu
     table = f'<table class="sk-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     nb = nbf.v4.new_notebook()
     title = t("index.title", lang, year=year)
+    city_link = (f"\n\n[{t('index.city_report', lang)}]({year}/{CITY}.html)"
+                 if (out / str(year) / f"{CITY}.html").exists() and not (CITY in done and not done[CITY].ok) else "")
     nb.cells = [nbf.v4.new_markdown_cell(f"# {title}\n\n{t('index.lead', lang)}\n\n"
                                          + t("index.city", lang, score=fmt(c["estimate"]), low=fmt(c["ci_low"]),
-                                             high=fmt(c["ci_high"]))),
+                                             high=fmt(c["ci_high"])) + city_link),
                 nbf.v4.new_code_cell("", outputs=[nbf.v4.new_output("display_data", data={"text/html": table})])]
     html = notebook_to_html(nb, lang=lang, title=title)
     path = out / "index.html"
