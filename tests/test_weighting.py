@@ -207,3 +207,18 @@ def test_non_convergence_names_the_gap(designs):
     with pytest.raises(InputError, match=r"did not converge after 1 iterations; the largest remaining gap is .* at (stype|sch.wide|both)="):
         designs["dclus1"].rake({"sch.wide": SCHWIDE, "stype": TYPES, "both": {"No": 1500, "Yes": 4694}},
                                max_iter=1, tol=1e-12)
+
+
+def test_poststratify_on_two_variables_equals_one_combined_variable(designs):
+    """Post-strata from two columns are their combinations: same weights and SEs as a pre-combined column."""
+    d1 = designs["dclus1"]
+    df = d1.data.assign(cell=d1.data.stype + "/" + d1.data["sch.wide"])
+    w = d1.weights.groupby([df.stype, df["sch.wide"]]).sum() * 1.05
+    pop2 = w.rename("total").reset_index()
+    two = d1.poststratify(["stype", "sch.wide"], pop2)
+    one = sk.Design(df, weights="pw", psu="dnum", fpc="fpc").poststratify(
+        "cell", {f"{a}/{b}": t for (a, b), t in w.items()})
+    np.testing.assert_allclose(two.weights, one.weights, rtol=1e-12)
+    np.testing.assert_allclose(two.mean("api00").se, one.mean("api00").se, rtol=1e-12)
+    with pytest.raises(InputError, match=r"'E x No' of 'stype x sch.wide' occur in the data \(\d+ rows\)"):
+        d1.poststratify(["stype", "sch.wide"], pop2.iloc[1:])

@@ -322,15 +322,14 @@ class Design:
         codes = key_codes[raw_codes]
         return codes.astype(np.int64), list(uniq)
 
-    def _targets(self, column: str, levels: list[str], totals: dict[str, float], source: str | None) -> np.ndarray:
-        counts = None
+    def _targets(self, column: str, levels: list[str], totals: dict[str, float], source: str | None,
+                 codes: np.ndarray) -> np.ndarray:
         extra = [lv for lv in levels if lv not in totals]
         if extra:
-            codes, _ = self._level_codes(column, source)
-            counts = np.bincount(codes, minlength=len(levels))
-            raise InputError(f"level(s) {', '.join(repr(x) for x in extra[:5])} of '{column}' occur in the data "
-                             f"({int(sum(counts[levels.index(x)] for x in extra))} rows) but have no population total "
-                             "in the margins", file=source, column=column)
+            rows = int(np.isin(codes, [levels.index(x) for x in extra]).sum())
+            raise InputError(f"level(s) {', '.join(repr(x.replace(chr(31), ' x ')) for x in extra[:5])} of "
+                             f"'{column}' occur in the data ({rows} rows) but have no population total in the "
+                             "margins", file=source, column=column)
         missing = [lv for lv in totals if lv not in levels]
         if missing:
             raise InputError(f"level(s) {', '.join(repr(x) for x in missing[:5])} of '{column}' have a population "
@@ -371,20 +370,18 @@ class Design:
             if len(variables) != 1:
                 raise InputError("give the population as a table when post-stratifying on several variables")
             totals = {level_key(k): float(v) for k, v in dict(population).items()}
+        per_var = [self._level_codes(v, source) for v in variables]  # checks every column, no blanks
         if len(variables) == 1:
-            codes, levels = self._level_codes(variables[0], source)
-            name = variables[0]
-        else:
-            parts = [self._data[v].map(level_key) if v in self._data.columns else self._level_codes(v, source)
-                     for v in variables]
-            for v in variables:
-                self._level_codes(v, source)
-            joined = pd.Series(parts[0].to_numpy(), dtype=object)
-            for p in parts[1:]:
-                joined = joined + "\x1f" + p.to_numpy()
+            codes, levels = per_var[0]
+        else:  # post-strata are the combinations of the variables' levels
+            labels = [np.array(lv, dtype=object)[c] for c, lv in per_var]
+            joined = pd.Series(labels[0])
+            for lab in labels[1:]:
+                joined = joined + "\x1f" + lab
             codes, uniq = pd.factorize(joined, sort=True)
-            codes, levels, name = codes.astype(np.int64), list(uniq), " x ".join(variables)
-        target = self._targets(name, levels, totals, source)
+            codes, levels = codes.astype(np.int64), list(uniq)
+        name = " x ".join(variables)
+        target = self._targets(name, levels, totals, source, codes)
         old = self._w
         new = poststratify_weights(old, codes, target)
         step = CalibrationStep("poststratify", (poststratum_margin(codes, len(levels), old, new),), 1)
@@ -429,7 +426,7 @@ class Design:
         cols, codes, targets = [], [], []
         for var, totals in spec.items():
             c, levels = self._level_codes(var, source)
-            targets.append(self._targets(var, levels, totals, source))
+            targets.append(self._targets(var, levels, totals, source, c))
             codes.append(c)
             cols.append((var, levels))
         grand = [t.sum() for t in targets]
