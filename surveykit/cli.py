@@ -226,6 +226,102 @@ def cmd_report(args) -> int:
     return 0 if summary.ok else 1
 
 
+def _read_values(paths):
+    """One or more values files (unit, year, indicator, value) as one checked table."""
+    from .protection.values import read_indicator_values
+
+    parts = [read_indicator_values(p) for p in paths]
+    if len(parts) == 1:
+        return parts[0]
+    allv = pd.concat(parts, ignore_index=True)
+    allv.attrs["source"] = ", ".join(map(str, paths))
+    allv.attrs["file_rows"] = pd.concat([pd.Series(t.attrs["file_rows"]) for t in parts], ignore_index=True).to_numpy()
+    return read_indicator_values(allv)
+
+
+def cmd_composite(args) -> int:
+    from .protection.framework import load_framework
+    from .protection.pipeline import build_composite
+
+    fw = load_framework(args.framework)
+    values = _read_values(args.indicators)
+    if args.scorecard and not args.targets:
+        raise InputError("--scorecard needs --targets TARGETS.yaml")
+    r = build_composite(fw, values, args.year, impute=args.impute, treat=args.treat, normalise=args.normalise,
+                        weights=args.weights, aggregate=args.aggregate)
+    for st in r.steps.itertuples():
+        print(f"{st.step}: {st.method}: {st.changed}", file=sys.stderr)
+    _write(r.scores[["unit", "node", "value", "score", "rank"]], args.out)
+    if args.steps:
+        _write(r.steps, args.steps)
+    if args.changes:
+        _write(r.changes, args.changes)
+    if args.uncertainty or args.sobol:
+        from .protection.uncertainty import uncertainty_analysis
+
+        if args.runs < 1000:
+            print(f"note: {args.runs} Monte Carlo runs; 1,000 or more are recommended", file=sys.stderr)
+        ua = uncertainty_analysis(fw, values, args.year, runs=args.runs, sobol_n=args.sobol_n if args.sobol else 0,
+                                  seed=args.seed)
+        for note in ua.notes:
+            print(f"note: {note}", file=sys.stderr)
+        if args.uncertainty:
+            _write(ua.ranks, args.uncertainty)
+        if args.sobol:
+            _write(ua.sobol, args.sobol)
+    if args.targets:
+        from .io import read_table
+        from .protection.scorecard import evaluate_targets, load_targets
+
+        tg = load_targets(args.targets)
+        survey = None
+        if args.survey:
+            survey = read_table(args.survey)
+            for c in ("unit", "estimate", "ci_low", "ci_high"):
+                if c not in survey.columns:
+                    raise InputError(f"no column '{c}' (the survey table has unit, estimate, ci_low, ci_high)",
+                                     file=args.survey, column=c)
+            from .units import find_unit
+
+            survey["unit"] = [find_unit(str(u).strip()).zh if find_unit(str(u).strip()) else str(u) for u in survey.unit]
+        if survey is None and any(t.source == "survey" for t in tg.targets):
+            print("note: no --survey table: the survey targets are 'insufficient data'", file=sys.stderr)
+        card = evaluate_targets(tg, values, args.year, survey=survey, units=list(r.units))
+        if args.scorecard:
+            _write(card, args.scorecard)
+        else:
+            print(card.status.value_counts().to_string(), file=sys.stderr)
+    return 0
+
+
+def cmd_cases_validate(args) -> int:
+    from .protection.cases import check_case_tables, read_case_tables
+
+    tables = read_case_tables(args.files, unit=args.unit, year=args.year, period=args.period)
+    check = check_case_tables(tables)
+    print(check.summary(), file=sys.stderr)
+    if args.log:
+        check.log.to_csv(args.log, index=False, encoding="utf-8")
+        print(f"wrote {len(check.log)} log rows to {args.log}", file=sys.stderr)
+    return 0 if check.ok else 1
+
+
+def cmd_cases_compile(args) -> int:
+    from .protection.cases import compile_cases, read_case_tables
+
+    tables = read_case_tables(args.files, unit=args.unit, year=args.year, period=None)
+    entities = _read_values([args.entities]) if args.entities else None
+    summary, indicators = compile_cases(tables, entities, period=args.period)
+    if args.summary:
+        path = Path(args.summary)
+        if path.parent and not path.parent.exists():
+            raise InputError("the output folder does not exist", file=path.parent)
+        summary.to_csv(path, index=False, encoding="utf-8-sig")  # opened in Excel by people: BOM for Chinese
+        print(f"wrote the city summary ({len(summary)} rows) to {path}", file=sys.stderr)
+    _write(indicators, args.out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="surveykit", description="Design-based survey scores and evaluation reports.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -291,6 +387,54 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--study", default=str(DEFAULT_STUDY), help="study file (default: data/demo/study.yaml)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(fn=cmd_report)
+
+    c = sub.add_parser("composite", help="the protection-level composite index of a year (contract 5)")
+    c.add_argument("--framework", required=True, help="indicator framework YAML (questionnaires/protection_level.yaml)")
+    c.add_argument("--indicators", required=True, action="append",
+                   help="values file with columns unit, year, indicator, value (repeatable)")
+    c.add_argument("--year", type=int, required=True)
+    c.add_argument("--out", default="-", help="scores CSV: unit, node, value, score, rank ('-' for standard output)")
+    c.add_argument("--steps", metavar="STEPS.csv", help="write the record of every step")
+    c.add_argument("--changes", metavar="CHANGES.csv", help="write every imputed, treated or lost value")
+    g = c.add_argument_group("method choices (default: the framework's)")
+    g.add_argument("--impute", choices=["refuse", "none", "mean", "previous"])
+    g.add_argument("--treat", choices=["none", "winsorise"])
+    g.add_argument("--normalise", choices=["minmax", "goalposts", "zscore", "rank", "distance"])
+    g.add_argument("--weights", choices=["expert", "equal", "ahp", "entropy"])
+    g.add_argument("--aggregate", choices=["arithmetic", "geometric"])
+    u = c.add_argument_group("uncertainty and sensitivity")
+    u.add_argument("--uncertainty", metavar="RANKS.csv", help="Monte Carlo rank bands per unit")
+    u.add_argument("--sobol", metavar="SOBOL.csv", help="Sobol first-order and total indices per assumption")
+    u.add_argument("--runs", type=int, default=1000, help="Monte Carlo runs (default 1000)")
+    u.add_argument("--sobol-n", type=int, default=256, help="Sobol base sample size N (runs = N x (factors + 2))")
+    u.add_argument("--seed", type=int, default=2025)
+    t = c.add_argument_group("acceptance scorecard")
+    t.add_argument("--targets", metavar="TARGETS.yaml", help="targets file (questionnaires/demo_zone_targets.yaml)")
+    t.add_argument("--survey", metavar="SURVEY.csv", help="survey estimates: unit, estimate, ci_low, ci_high")
+    t.add_argument("--scorecard", metavar="CARD.csv", help="write the scorecard")
+    c.set_defaults(fn=cmd_composite)
+
+    from .protection import cases as _cases_doc
+
+    k = sub.add_parser("cases", help="district case-statistics tables (行政保护案件统计表): validate, compile",
+                       description=(_cases_doc.__doc__ or "").split("Checks (")[0],
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    ksub = k.add_subparsers(dest="cases_command", required=True)
+    kv = ksub.add_parser("validate", help="check case tables (XLSX/CSV, half-year and full-year)")
+    kc = ksub.add_parser("compile", help="the city summary table and the derived indicators (long CSV)")
+    for q in (kv, kc):
+        q.add_argument("files", nargs="+", help="case tables, or folders of them")
+        q.add_argument("--unit", help="the district, when neither the title nor the file name says")
+        q.add_argument("--year", type=int, help="the year, when neither the title nor the file name says")
+    kv.add_argument("--period", choices=["H1", "FY"], help="H1 (half year) or FY (full year), when not in the file")
+    kv.add_argument("--log", metavar="LOG.csv", help="write every finding (severity, file, row, column, message)")
+    kv.set_defaults(fn=cmd_cases_validate)
+    kc.add_argument("--period", choices=["H1", "FY"], default="FY", help="tables to compile (default FY)")
+    kc.add_argument("--entities", metavar="VALUES.csv",
+                    help="values file with market_entities (adds admin_cases_per_10k)")
+    kc.add_argument("--summary", metavar="SUMMARY.csv", help="write the city summary table (UTF-8 with BOM)")
+    kc.add_argument("--out", default="-", help="derived indicators, long CSV ('-' for standard output)")
+    kc.set_defaults(fn=cmd_cases_compile)
     return p
 
 

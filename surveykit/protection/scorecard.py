@@ -1,0 +1,225 @@
+"""The demonstration-zone acceptance scorecard (知识产权保护示范区验收): targets YAML -> pass / fail per unit.
+
+Targets file (``questionnaires/demo_zone_targets.yaml``)::
+
+    id: demo-zone-acceptance
+    version: "2025.1"
+    title: {zh: 知识产权保护示范区验收指标, en: ...}
+    targets:
+      - id: satisfaction_80
+        label: {zh: 满意度不低于80分, en: Satisfaction index at least 80}
+        indicator: satisfaction_index
+        source: survey                 # survey (estimate with CI) | indicators (the values file)
+        op: ">="                       # >=, >, <=, <
+        threshold: 80                  # a number, or city_average
+      - id: withdrawal_above_city
+        indicator: abnormal_withdrawal_rate
+        op: ">="
+        threshold: city_average
+
+Statuses, per unit and target:
+
+* ``pass`` / ``fail`` -- the evidence meets / misses the threshold. For a survey target the evidence is the
+  estimate *with its 95 % CI*: ``pass`` only when the whole interval meets the threshold, ``fail`` only when
+  the whole interval misses it, and an interval straddling the threshold is ``not_decisive`` (never a pass).
+* ``insufficient_data`` -- no value (or a suppressed survey estimate, or no CI), or no city average.
+
+``city_average`` is, for the survey, the city-level estimate when given (``city=``), else the mean of the
+units' estimates; for an indicator, the value of the ``全市`` row of the values file for that year when present,
+else the unweighted mean over the units. The evidence column says which.
+"""
+
+from __future__ import annotations
+
+import operator
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator, model_validator
+
+from ..spec.questionnaire import Id, Label
+from ..spec.yamlio import read_yaml, validate_model
+from ..units import UNITS
+from .values import CITY
+
+_FROZEN = ConfigDict(extra="forbid", frozen=True)
+OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+STATUS_TEXT = {
+    "pass": ("达标", "pass"), "fail": ("未达标", "fail"), "not_decisive": ("不确定（置信区间跨越阈值）", "not decisive"),
+    "insufficient_data": ("数据不足", "insufficient data"),
+}
+
+
+class Target(BaseModel):
+    model_config = _FROZEN
+    id: Id
+    label: Label
+    indicator: Id
+    source: Literal["survey", "indicators"] = "indicators"
+    op: Literal[">=", ">", "<=", "<"] = ">="
+    threshold: Annotated[StrictFloat | StrictInt, Field(allow_inf_nan=False)] | Literal["city_average"]
+    note: Label | None = None
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _threshold(cls, v):
+        if isinstance(v, bool) or not (isinstance(v, (int, float)) or v == "city_average"):
+            raise ValueError(f"threshold must be a number or 'city_average' (found {v!r})")
+        return v
+
+
+class Targets(BaseModel):
+    model_config = _FROZEN
+    id: str = Field(min_length=1)
+    version: str
+    title: Label | None = None
+    targets: tuple[Target, ...] = Field(min_length=1)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, v):
+        if isinstance(v, (int, float)):
+            raise ValueError(f"write the version in quotes (read as the number {v!r}), e.g. version: \"2025.1\"")
+        return v
+
+    @model_validator(mode="after")
+    def _unique(self) -> "Targets":
+        ids = [t.id for t in self.targets]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate target id(s): {', '.join(dup)}")
+        return self
+
+
+def load_targets(path: str | Path) -> Targets:
+    """Read and validate a targets YAML file; problems raise a SpecError naming the file and key."""
+    return validate_model(Targets, read_yaml(path), path)  # type: ignore[return-value]
+
+
+def satisfaction_from_scores(scores_unit: pd.DataFrame, unit_column: str = "district", node: str = "index",
+                             group: str = "all") -> pd.DataFrame:
+    """The survey's per-unit estimates as the tidy table the scorecard takes: ``unit, estimate, ci_low, ci_high``
+    (from the results store's ``scores_unit``: group ``all``, node ``index``). Suppressed cells (too few
+    respondents) get NaN estimates, so their targets are 'insufficient data'."""
+    t = scores_unit[(scores_unit["group"] == group) & (scores_unit["node"] == node)].copy()
+    out = pd.DataFrame({"unit": t[unit_column].to_numpy(), "estimate": t["estimate"].to_numpy(dtype=float),
+                        "ci_low": t["ci_low"].to_numpy(dtype=float), "ci_high": t["ci_high"].to_numpy(dtype=float)})
+    if "suppressed" in t.columns:
+        sup = t["suppressed"].to_numpy(dtype=bool)
+        out.loc[sup, ["estimate", "ci_low", "ci_high"]] = np.nan
+    return out
+
+
+def evaluate_targets(targets: Targets, values: pd.DataFrame | None, year: int, *,
+                     survey: pd.DataFrame | None = None, city: dict[str, float] | None = None,
+                     units: list[str] | None = None) -> pd.DataFrame:
+    """The scorecard: one row per unit and target.
+
+    Parameters
+    ----------
+    targets : from :func:`load_targets`.
+    values : the long values table (unit, year, indicator, value) for ``source: indicators`` targets.
+    year : the year assessed.
+    survey : ``unit, estimate, ci_low, ci_high`` (e.g. :func:`satisfaction_from_scores`) for survey targets.
+    city : optional city-level values by indicator id (e.g. ``{"satisfaction_index": 81.2}`` from the store's
+        ``scores_city``) used as the city average.
+    units : the units to assess (default: every unit with any evidence).
+
+    Columns: ``unit, target, label_zh, label_en, indicator, source, op, threshold, threshold_basis, evidence,
+    ci_low, ci_high, status, note``.
+    """
+    city = dict(city or {})
+    vals = None
+    if values is not None:
+        vals = values[values["year"] == year]
+    if units is None:
+        found = set()
+        if vals is not None:
+            found |= set(vals.unit)
+        if survey is not None:
+            found |= set(survey.unit)
+        found.discard(CITY)
+        order = {u.zh: k for k, u in enumerate(UNITS)}
+        units = sorted(found, key=lambda u: order.get(u, 999))
+    rows = []
+    for t in targets.targets:
+        missing_note = ""
+        if t.source == "survey":
+            if survey is None:
+                est, missing_note = {}, "no survey estimates were supplied"
+            else:
+                s = survey.set_index("unit")
+                est = {u: (float(s.loc[u, "estimate"]), float(s.loc[u, "ci_low"]), float(s.loc[u, "ci_high"]))
+                       for u in units if u in s.index}
+        else:
+            if vals is None:
+                est, missing_note = {}, "no indicator values were supplied"
+            else:
+                v = vals[vals.indicator == t.indicator].set_index("unit")["value"]
+                est = {u: (float(v[u]), np.nan, np.nan) for u in units if u in v.index}
+        # the threshold
+        basis = f"{t.threshold:g}" if t.threshold != "city_average" else ""
+        thr = float(t.threshold) if t.threshold != "city_average" else np.nan
+        if t.threshold == "city_average":
+            if t.indicator in city and np.isfinite(city[t.indicator]):
+                thr, basis = float(city[t.indicator]), "city_average (city estimate)"
+            elif t.source == "indicators" and vals is not None and \
+                    len(vals[(vals.unit == CITY) & (vals.indicator == t.indicator)].dropna(subset=["value"])):
+                thr = float(vals[(vals.unit == CITY) & (vals.indicator == t.indicator)].value.iloc[0])
+                basis = "city_average (city value)"
+            else:
+                xs = [e[0] for e in est.values() if np.isfinite(e[0])]
+                if xs:
+                    thr, basis = float(np.mean(xs)), f"city_average (mean of {len(xs)} units)"
+                else:
+                    basis = "city_average (unavailable)"
+        f = OPS[t.op]
+        for u in units:
+            x, lo, hi = est.get(u, (np.nan, np.nan, np.nan))
+            note = ""
+            if missing_note:
+                status, note = "insufficient_data", missing_note
+            elif not np.isfinite(thr):
+                status, note = "insufficient_data", "no city average can be computed"
+            elif not np.isfinite(x):
+                status, note = "insufficient_data", ("no survey estimate (missing or suppressed)" if t.source ==
+                                                     "survey" else "no value for the year")
+            elif t.source == "survey":
+                if not (np.isfinite(lo) and np.isfinite(hi)):
+                    status, note = "insufficient_data", "no confidence interval for the estimate"
+                else:
+                    all_meet = f(lo, thr) and f(hi, thr)
+                    none_meet = not f(lo, thr) and not f(hi, thr)
+                    status = "pass" if all_meet else ("fail" if none_meet else "not_decisive")
+                    if status == "not_decisive":
+                        note = "the 95% CI straddles the threshold"
+            else:
+                status = "pass" if f(x, thr) else "fail"
+            rows.append(dict(unit=u, target=t.id, label_zh=t.label.get("zh"), label_en=t.label.get("en"),
+                             indicator=t.indicator, source=t.source, op=t.op, threshold=thr, threshold_basis=basis,
+                             evidence=x, ci_low=lo, ci_high=hi, status=status, note=note))
+    return pd.DataFrame(rows, columns=["unit", "target", "label_zh", "label_en", "indicator", "source", "op",
+                                       "threshold", "threshold_basis", "evidence", "ci_low", "ci_high", "status",
+                                       "note"])
+
+
+def scorecard_overall(card: pd.DataFrame) -> pd.DataFrame:
+    """Per unit: counts of each status and the overall verdict -- ``pass`` when every target passes, ``fail``
+    when any fails, else ``not_decisive`` or ``insufficient_data``."""
+    rows = []
+    for u, g in card.groupby("unit", sort=False):
+        c = g.status.value_counts()
+        if (g.status == "pass").all():
+            v = "pass"
+        elif (g.status == "fail").any():
+            v = "fail"
+        elif (g.status == "not_decisive").any():
+            v = "not_decisive"
+        else:
+            v = "insufficient_data"
+        rows.append(dict(unit=u, targets=len(g), passed=int(c.get("pass", 0)), failed=int(c.get("fail", 0)),
+                         not_decisive=int(c.get("not_decisive", 0)),
+                         insufficient_data=int(c.get("insufficient_data", 0)), overall=v))
+    return pd.DataFrame(rows)
