@@ -167,6 +167,9 @@ def cmd_demo(args) -> int:
     write_demo(q, data_dir, years=years, seed=args.seed)
     for y in years:
         write_margins(data_dir / f"population_{y}.csv", data_dir / f"margins_{y}.csv")
+    from .protection.demo import write_protection_demo
+
+    write_protection_demo(data_dir / "protection", years, args.seed)
     study_path = write_demo_study(data_dir, Path(args.questionnaire), years)
     study = load_study(study_path)
     print("computing the results store ...", file=sys.stderr)
@@ -205,6 +208,10 @@ def write_demo_study(data_dir: Path, questionnaire: Path, years) -> Path:
         "results: results",
         "min_n: 30",
     ]
+    if (data_dir / "protection" / "indicators.csv").exists():
+        lines += ["protection:                      # the protection-level composite (contract 5)",
+                  "  indicators: protection/indicators.csv",
+                  "  cases: protection/cases"]
     path = data_dir / "study.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

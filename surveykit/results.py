@@ -166,12 +166,58 @@ def _margins_hash(study: Study, year: int) -> str | None:
     return sha256(study.path(rel)) if rel else None
 
 
+def protection_inputs_hash(study: Study) -> str | None:
+    """One hash over every protection input file (indicator values, case tables, framework, targets)."""
+    spec = study.protection
+    if spec is None:
+        return None
+    files = [study.path(spec.indicators)]
+    if spec.cases:
+        c = study.path(spec.cases)
+        files += sorted(p for p in c.rglob("*") if p.is_file()) if c.is_dir() else [c]
+    files += [study.path(x) for x in (spec.framework, spec.targets) if x]
+    h = hashlib.sha256()
+    for f in files:
+        h.update(str(f.name).encode())
+        h.update(sha256(f).encode())
+    return h.hexdigest()
+
+
+def compute_protection_year(study: Study, year: int) -> None:
+    """The protection-level composite of ``year`` into the store (reads the year's satisfaction index)."""
+    from .protection.demo import compute_protection
+
+    spec = study.protection
+    inputs = {"indicators": study.path(spec.indicators)}
+    if spec.cases:
+        inputs["cases"] = study.path(spec.cases)
+    compute_protection(inputs, year, results_dir=study.results_dir, unit_column=study.unit_column,
+                       framework=study.path(spec.framework) if spec.framework else None,
+                       targets=study.path(spec.targets) if spec.targets else None)
+    stamp = study.results_dir / str(year) / "protection_inputs.sha256"
+    _write_text(stamp, protection_inputs_hash(study) or "")
+
+
 def ensure_results(study: Study, years: list[int] | None = None) -> dict[int, Path]:
-    """Compute every configured year whose store is missing or stale; returns the folders."""
+    """Compute every configured year whose store is missing or stale; returns the folders.
+
+    The survey statistics of all years come first (the composite of a year uses that year's satisfaction index
+    and imputes from the year before), then the protection-level composite when the study configures it.
+    """
     q = load_questionnaire(study.questionnaire_path)
-    out = {}
+    out, fresh = {}, set()
     for y in sorted(years or study.years):
-        out[y] = study.results_dir / str(y) if is_current(study, y) else compute_year(study, y, questionnaire=q)
+        if is_current(study, y):
+            out[y] = study.results_dir / str(y)
+        else:
+            out[y] = compute_year(study, y, questionnaire=q)
+            fresh.add(y)
+    if study.protection is not None:
+        want = protection_inputs_hash(study)
+        for y in sorted(out):
+            stamp = out[y] / "protection_inputs.sha256"
+            if y in fresh or not stamp.exists() or stamp.read_text(encoding="utf-8") != want:
+                compute_protection_year(study, y)
     return out
 
 

@@ -19,6 +19,7 @@ from surveykit.report.html import external_references
 from surveykit.report.render import render_reports
 from surveykit.results import ensure_results, load_results
 from surveykit.spec.study import load_study
+from surveykit.protection.demo import load_protection, write_protection_demo
 from surveykit.synth import write_demo
 
 from .browser import check_in_browser, cjk_font_problems
@@ -36,6 +37,7 @@ def demo(tmp_path_factory):
     write_demo(q, data, years=(2025, 2026))
     for y in (2025, 2026):
         write_margins(data / f"population_{y}.csv", data / f"margins_{y}.csv")
+    write_protection_demo(data / "protection", (2025, 2026))
     study = load_study(write_demo_study(data, QUESTIONNAIRE, (2025, 2026)))
     ensure_results(study)
     out = base / "reports"
@@ -79,6 +81,17 @@ def test_report_content_matches_the_results_store(demo):
         assert label in html
     assert "raked on district (17 levels), group (3 levels)" in html  # the weighting, in the method section
     assert html.count("data:image/png;base64,") == 1  # the first-level chart, embedded
+
+
+def test_protection_level_and_scorecard_sections(demo):
+    html = read(demo["out"] / "2026" / "pudong.html")
+    p = load_protection(demo["study"].results_dir, 2026)
+    idx = p["scores"][(p["scores"].unit == "浦东新区") & (p["scores"].node == "index")].iloc[0]
+    band = p["ranks"][p["ranks"].unit == "浦东新区"].iloc[0]
+    assert "知识产权保护水平" in html and f"{idx.score:.2f}" in html
+    assert "示范区验收指标" in html
+    assert any(v in html for v in ("达标", "未达标", "不确定"))
+    assert f"{int(band.rank_p05)}–{int(band.rank_p95)}" in html  # the rank shown with its 5-95% band
 
 
 def test_english_report(demo):

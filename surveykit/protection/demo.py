@@ -203,8 +203,10 @@ def compute_protection(inputs: dict, year: int, *, results_dir: str | Path | Non
     = Monte Carlo rank bands, ``sobol`` = sensitivity indices, ``scorecard`` = the acceptance scorecard, ``cases``
     = the city case summary, ...) plus ``"result"`` (the :class:`CompositeResult`) and ``"uncertainty"``.
     """
-    fw = framework if isinstance(framework, Framework) else load_framework(framework or DEFAULT_FRAMEWORK)
-    tg = targets if isinstance(targets, Targets) else load_targets(targets or DEFAULT_TARGETS)
+    fw_path = None if isinstance(framework, Framework) else Path(framework or DEFAULT_FRAMEWORK)
+    tg_path = None if isinstance(targets, Targets) else Path(targets or DEFAULT_TARGETS)
+    fw = framework if isinstance(framework, Framework) else load_framework(fw_path)
+    tg = targets if isinstance(targets, Targets) else load_targets(tg_path)
     values = read_indicator_values(inputs["indicators"])
     parts = [values]
     case_summary = pd.DataFrame()
@@ -268,8 +270,9 @@ def compute_protection(inputs: dict, year: int, *, results_dir: str | Path | Non
         from .. import __version__
 
         manifest = {"year": year, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "surveykit_version": __version__, "framework": {"id": fw.id, "version": fw.version},
-                    "targets": {"id": tg.id, "version": tg.version},
+                    "surveykit_version": __version__, "framework": {"id": fw.id, "version": fw.version,
+                                                                   "path": str(fw_path) if fw_path else None},
+                    "targets": {"id": tg.id, "version": tg.version, "path": str(tg_path) if tg_path else None},
                     "inputs": {k: str(v) for k, v in inputs.items()},
                     "survey_years": sorted(surveys), "monte_carlo": {"runs": runs, "seed": seed},
                     "sobol": {"n": sobol_n, "runs": int(ua.sobol.runs.iloc[0]) if ua.sobol is not None and len(ua.sobol)

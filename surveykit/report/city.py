@@ -109,3 +109,34 @@ class CityReport:
             row[t("col.n", L)] = int(r.n.iloc[0]) if len(r) else 0
             rows.append(row)
         return pd.DataFrame(rows)
+
+    # --- protection level ------------------------------------------------------------------------------------
+    @property
+    def protection(self) -> dict | None:
+        from ..protection.demo import load_protection
+
+        return load_protection(self.results, self.year)
+
+    def _framework(self):
+        from ..protection.demo import DEFAULT_FRAMEWORK
+        from ..protection.framework import load_framework
+
+        path = (self.protection or {}).get("manifest", {}).get("framework", {}).get("path") or DEFAULT_FRAMEWORK
+        return load_framework(path)
+
+    def protection_tables(self) -> dict[str, pd.DataFrame]:
+        """Ranking with Monte Carlo rank bands and dimension scores, the sensitivity indices, the scorecard."""
+        from ..protection.report import dimension_table, scorecard_table, sobol_table
+
+        p = self.protection
+        card = scorecard_table(p, None, self.lang)
+        unit_col, target_col, verdict_col = card.columns[0], card.columns[1], card.columns[-1]
+        wide = card.pivot(index=unit_col, columns=target_col, values=verdict_col)
+        wide = wide.reindex([u for u in card[unit_col].drop_duplicates()])[list(card[target_col].drop_duplicates())]
+        return {"dimensions": dimension_table(p, self._framework(), self.lang),
+                "sobol": sobol_table(p, self.lang), "scorecard": wide.reset_index()}
+
+    def protection_method(self) -> str:
+        from ..protection.report import method_sentences
+
+        return "\n\n".join(method_sentences(self.protection, self._framework(), self.lang))

@@ -35,6 +35,7 @@ class DistrictReport:
         self.unit: Unit = unit
         self.year = int(year)
         self.lang = lang
+        self.store_dir = Path(results)
         self.store: YearResults = load_results(results, self.year)
         man = self.store.manifest
         self.q: Questionnaire = load_questionnaire(man["inputs"]["questionnaire"]["path"])
@@ -160,6 +161,37 @@ class DistrictReport:
         scoring = t("method.scoring", L, weights=weights, min=self.q.scale.min, span=self.q.scale.max - self.q.scale.min)
         bands = ("；" if L == "zh" else "; ").join(f"≥{b.min:g} {b.label.get(L)}" for b in self.q.bands)
         return "\n\n".join([sample, scoring, t("method.bands", L, bands=bands), t("suppressed.note", L, min_n=self.min_n)])
+
+    # --- protection level (contract 5): read from the store, formatted by surveykit.protection.report ---------
+    @cached_property
+    def protection(self) -> dict | None:
+        """The protection-level tables of the year (None when the study has no protection inputs)."""
+        from ..protection.demo import load_protection
+
+        return load_protection(self.store_dir, self.year)
+
+    @cached_property
+    def framework(self):
+        from ..protection.demo import DEFAULT_FRAMEWORK
+        from ..protection.framework import load_framework
+
+        path = (self.protection or {}).get("manifest", {}).get("framework", {}).get("path") or DEFAULT_FRAMEWORK
+        return load_framework(path)
+
+    def protection_text(self) -> str:
+        from ..protection.report import unit_sentences
+
+        return "\n\n".join(unit_sentences(self.protection, self.framework, self.unit.zh, self.lang))
+
+    def protection_indicator_table(self) -> pd.DataFrame:
+        from ..protection.report import indicator_table
+
+        return indicator_table(self.protection, self.framework, self.unit.zh, self.lang)
+
+    def scorecard_table(self) -> pd.DataFrame:
+        from ..protection.report import scorecard_table
+
+        return scorecard_table(self.protection, self.unit.zh, self.lang)
 
     def _weights(self, stage: str) -> pd.Series | None:
         w = self.store.weights

@@ -106,6 +106,11 @@ TEXT: dict[str, dict[str, str]] = {
     "prov.design": {"zh": "抽样设计", "en": "Sampling design"},
     "prov.item": {"zh": "项目", "en": "Item"},
     "prov.value": {"zh": "内容", "en": "Value"},
+    "h.protection": {"zh": "六、知识产权保护水平", "en": "6. IP-protection level"},
+    "h.scorecard": {"zh": "七、示范区验收指标", "en": "7. Demonstration-zone acceptance scorecard"},
+    "h.city.protection": {"zh": "六、知识产权保护水平综合指数", "en": "6. IP-protection level composite"},
+    "h.city.sensitivity": {"zh": "七、排名稳健性（敏感性分析）", "en": "7. How robust is the ranking (sensitivity)"},
+    "h.city.scorecard": {"zh": "八、示范区验收指标", "en": "8. Demonstration-zone acceptance scorecard"},
     # city overview
     "city.title": {"zh": "{year}年上海市知识产权保护社会满意度评估：全市概览",
                    "en": "IP Protection Social Satisfaction {year}: City Overview"},
@@ -119,7 +124,7 @@ TEXT: dict[str, dict[str, str]] = {
     "h.city.heatmap": {"zh": "二、各区一级指标得分", "en": "2. First-level scores by unit"},
     "h.city.trend": {"zh": "三、历年变化", "en": "3. Trends"},
     "h.city.groups": {"zh": "四、分群体得分（全市）", "en": "4. Scores by respondent group (city)"},
-    "h.city.method": {"zh": "五、说明", "en": "5. Notes"},
+    "h.city.method": {"zh": "九、说明", "en": "9. Notes"},
     "city.method": {
         "zh": "各区得分为全体受访者按群体权重加权的得分，计分规则与各区报告一致；样本不足的估计不予显示（图中留白）。"
               "各年度样本相互独立。",

@@ -10,8 +10,19 @@ from IPython.display import HTML
 _NUMBER = re.compile(r"^[+\-−]?\d[\d,]*(\.\d+)?(%|–[+\-]?\d[\d,]*(\.\d+)?)?$")
 
 
+def format_numbers(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """Floats as text with ``digits`` decimals and thousands separators; integers and text unchanged."""
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = [("–" if v != v else f"{v:,.{digits}f}") for v in out[c]]
+    return out
+
+
 def html_table(df: pd.DataFrame, *, caption: str | None = None) -> HTML:
-    """Render ``df`` (already formatted as text) as an escaped HTML table; numeric-looking cells right-aligned."""
+    """Render ``df`` as an escaped HTML table; floats get two decimals (:func:`format_numbers`), numeric-looking
+    cells are right-aligned."""
+    df = format_numbers(df)
     def cell(v) -> str:
         s = "" if v is None or (isinstance(v, float) and v != v) else str(v)
         esc = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

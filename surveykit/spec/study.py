@@ -15,6 +15,9 @@ An evaluator's whole setting lives in one small YAML file (``surveykit demo`` wr
       2026: {responses: responses_2026.csv, rake: margins_2026.csv}
     results: ../results              # where the results store is written
     min_n: 30                        # estimates from fewer respondents are suppressed in reports
+    protection:                      # optional: the protection-level composite (contract 5)
+      indicators: protection/indicators.csv
+      cases: protection/cases
 """
 
 from __future__ import annotations
@@ -47,6 +50,16 @@ class YearSpec(BaseModel):
     rake: str | None = None          # population margins (variable, level, total) to rake the weights to
 
 
+class ProtectionSpec(BaseModel):
+    """Inputs of the protection-level composite (contract 5): case tables and the long indicator values."""
+
+    model_config = _STRICT
+    indicators: str                  # long CSV: unit, year, indicator, value
+    cases: str | None = None         # folder (or file) of 行政保护案件统计表
+    framework: str | None = None     # default: questionnaires/protection_level.yaml
+    targets: str | None = None       # default: questionnaires/demo_zone_targets.yaml
+
+
 class Study(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
     questionnaire: str
@@ -55,6 +68,7 @@ class Study(BaseModel):
     years: dict[int, YearSpec] = Field(min_length=1)
     results: str = "results"
     min_n: int = Field(default=30, ge=1)
+    protection: ProtectionSpec | None = None
     base: Path = Path(".")
 
     @field_validator("years", mode="before")
