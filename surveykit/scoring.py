@@ -405,12 +405,22 @@ def score_influence(q: Questionnaire, design: Design, by: str | Sequence[str] | 
         z_el[rows] = zi[rows] @ a[:, cols]
         ck = slice(None) if pooled else np.arange(k, n_cells, n_grp)
         est_cells[ck] = r[ck] @ a[:, cols]
+    # a score with an item that has no respondent in its cell is missing (as in score): NaN, no influence
+    cell_group = np.zeros(n_cells, dtype=np.int64) if pooled else np.arange(n_cells) % n_grp
+    missing_cells = np.zeros((n_cells, len(cols)), dtype=bool)
+    for k, a in coef.items():
+        ck = cell_group == k
+        missing_cells[ck] = (empty[ck].astype(float) @ (a[:, cols] != 0)) > 0
+    est_cells[missing_cells] = np.nan
+    z_el[missing_cells[cell]] = 0.0
     if group == "all" and not pooled:
         app = np.column_stack([ru.applies[x] for x in q.group_ids])[cols]      # nodes x groups
         wn = app * np.array([gw[x] for x in q.group_ids])
         wn = wn / wn.sum(axis=1, keepdims=True)
         z_el *= wn.T[g]
-        est = (est_cells.reshape(n_dom, n_grp, -1) * wn.T[None]).sum(axis=1)
+        used = wn.T[None] > 0
+        e3 = est_cells.reshape(n_dom, n_grp, -1)
+        est = np.where(np.any(np.isnan(e3) & used, axis=1), np.nan, np.where(used, e3 * wn.T[None], 0.0).sum(axis=1))
     elif group == "all":
         est = est_cells
     else:
@@ -424,6 +434,7 @@ def score_influence(q: Questionnaire, design: Design, by: str | Sequence[str] | 
     for d_ in range(n_dom):
         rows = dom == d_
         z[rows, d_ * len(cols):(d_ + 1) * len(cols)] = z_el[rows]
+    z[:, np.isnan(est.ravel())] = 0.0  # a missing estimate has no influence
     by_cols = _as_list(by)
     out = table.loc[np.repeat(np.arange(n_dom), len(cols)), by_cols].reset_index(drop=True) if by_cols else \
         pd.DataFrame(index=range(n_dom * len(cols)))

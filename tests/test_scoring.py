@@ -130,3 +130,24 @@ def test_score_influence_gives_the_r_checked_ses_through_vcov(design, questionna
         assert len(m) == len(t) == z.shape[1]
         np.testing.assert_allclose(m.estimate_x, m.estimate_y, rtol=1e-12)
         np.testing.assert_allclose(np.sqrt(np.diag(d.vcov(z))), m.se, rtol=1e-10)
+
+
+def test_score_influence_empty_cell_is_missing(design):
+    from surveykit.scoring import score_influence
+    q = sk.load_questionnaire(F / "questionnaire.yaml")
+    df = design.data[~((design.data.district == "A") & (design.data.group == "public"))]
+    d = sk.Design(df, weights="w", strata="stratum", psu="psu", fpc="fpc")
+    for group in ("public", "all"):
+        t, z = score_influence(q, d, by="district", nodes=["index"], group=group)
+        a = t.index[t.district == "A"][0]
+        assert np.isnan(t.estimate[a]) and not z[:, a].any()
+        s = sk.score(q, d, by="district").set_index(["district", "group", "node"])
+        b = t.index[t.district == "B"][0]
+        assert t.estimate[b] == pytest.approx(s.loc[("B", group, "index"), "estimate"], rel=1e-12)
+
+
+def test_two_by_columns_keep_their_names(design):
+    q = sk.load_questionnaire(F / "questionnaire.yaml")
+    out = sk.score(q, design, by=["district", "stratum"])
+    assert list(out.columns[:2]) == ["district", "stratum"]
+    assert list(design.mean("q01", by=["district", "group"]).columns[:2]) == ["district", "group"]

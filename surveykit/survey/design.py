@@ -294,6 +294,13 @@ class Design:
         return self._history
 
     # --- verbs returning designs ----------------------------------------------------------------------------
+    def assign(self, **columns) -> "Design":
+        """The same design with derived columns added to its data (``DataFrame.assign`` semantics): e.g. a
+        domain indicator for :meth:`mean` ``by=``. Rows, weights, strata, clusters and calibration are unchanged."""
+        data = self._data.assign(**columns)
+        data.attrs.update(self._data.attrs)
+        return self._replace(_data=data)
+
     def subset(self, mask) -> "Design":
         """A sub-population: estimates are restricted to rows where ``mask`` is true, the design is kept whole
         (R's ``subset(design, ...)``). ``mask`` is a boolean array/Series or a query string for ``data.eval``."""
@@ -524,7 +531,7 @@ class Design:
         else:
             mi = pd.MultiIndex.from_frame(keys)
             codes, uniq = pd.factorize(mi, sort=True)
-            table = uniq.to_frame(index=False)
+            table = pd.DataFrame(list(uniq), columns=by)  # (pandas 3 drops the level names in to_frame)
         return codes.astype(np.int64), table.reset_index(drop=True)
 
     def domain_variance(self, z: np.ndarray, domain: np.ndarray, n_domains: int) -> np.ndarray:
