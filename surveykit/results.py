@@ -9,6 +9,9 @@ Layout (``<results>/<year>/``)::
     sample.parquet       respondents per unit and group (unweighted n, sum of weights)
     dont_know.parquet    don't-know rate per unit and item (an awareness signal)
     weights.parquet      weight diagnostics per unit, before ("design") and after ("final") raking
+    ranks, compare_rest, group_gaps, ownership_gap, drivers, reliability, cfa .parquet
+                         the analysis of surveykit.analysis (codes, not words: reports translate them)
+    year_change.parquet  change of every score on the previous year (written once both years exist)
 
 Notebooks only read this store (:func:`load_results`) and draw; they compute nothing of their own.
 :func:`ensure_results` recomputes a year only when an input changed (hashes in the manifest).
@@ -36,7 +39,7 @@ from .spec.study import Study
 from .survey.design import Design
 from .units import UNITS, find_unit
 
-STORE_VERSION = 2
+STORE_VERSION = 3
 
 
 def sha256(path: str | Path) -> str:
@@ -80,33 +83,26 @@ def compute_year(study: Study, year: int, *, questionnaire: Questionnaire | None
         design = design.rake(read_table(margins_path))
     weights = pd.concat([weights_before, design.weight_diagnostics(by=[col]).assign(stage="final"),
                          design.weight_diagnostics().assign(stage="final", **{col: "全市"})], ignore_index=True)
-    by_unit = score(q, design, by=[col])
-    by_unit["suppressed"] = by_unit["n"] < study.min_n
-    city = score(q, design)
-    city["suppressed"] = city["n"] < study.min_n
+    from . import analysis as ska
+
+    by_unit = ska.mark_small(score(q, design, by=[col]), min_n=study.min_n, max_rse=study.max_rse)
+    city = ska.mark_small(score(q, design), min_n=study.min_n, max_rse=study.max_rse)
     g = group_codes(q, df)
     w = design.weights.to_numpy()
     sample = (pd.DataFrame({col: df[col].to_numpy(), "group": np.array(q.group_ids)[g], "w": w})
               .groupby([col, "group"], sort=True).agg(n=("w", "size"), sum_weights=("w", "sum")).reset_index())
-    # don't-know rate: share of respondents of the unit asked the item who answered a missing code
-    ys = item_scores(q, df)
-    dk_rows = []
-    for item in q.items:
-        sc = q.item_scale(item)
-        raw = pd.to_numeric(df[item.id], errors="coerce")
-        asked = np.isin(g, [q.group_ids.index(x) for x in q.item_groups(item)]) & (raw.notna() | ys[item.id].notna())
-        dk = raw.isin(sc.missing).to_numpy() & asked
-        t = pd.DataFrame({col: df[col].to_numpy(), "asked": asked, "dk": dk})
-        agg = t.groupby(col, sort=True).agg(asked=("asked", "sum"), dont_know=("dk", "sum")).reset_index()
-        agg["item"] = item.id
-        dk_rows.append(agg)
-    dont_know = pd.concat(dk_rows, ignore_index=True)
-    dont_know["rate"] = dont_know["dont_know"] / dont_know["asked"].where(dont_know["asked"] > 0)
+    import warnings
 
+    notes = []
+    with warnings.catch_warnings(record=True) as caught:  # analysis caveats go to the manifest, not the console
+        warnings.simplefilter("always")
+        analysis = _analysis_tables(q, design, df, col)
+    notes = sorted({str(w.message) for w in caught})
+    dont_know = analysis.pop("dont_know")
     out = study.results_dir / str(year)
     out.mkdir(parents=True, exist_ok=True)
     tables = {"scores_unit": by_unit, "scores_city": city, "sample": sample, "dont_know": dont_know,
-              "weights": weights}
+              "weights": weights, **analysis}
     for name, t in tables.items():
         _write_parquet(t, out / f"{name}.parquet")
     manifest = {
@@ -125,10 +121,36 @@ def compute_year(study: Study, year: int, *, questionnaire: Questionnaire | None
                       "history": list(design.history)},
         "unit_column": col,
         "min_n": study.min_n,
+        "max_rse": study.max_rse,
+        "notes": notes,
+        "analysis": {"ranks": {"method": "simulation", "draws": 4000, "seed": 20251123, "level": 0.90},
+                     "comparisons": {"adjust": "holm", "family": f"per {col}", "alpha": 0.05}},
         "design_summary": repr(design),
         "tables": {k: {"file": f"{k}.parquet", "rows": int(len(v))} for k, v in tables.items()},
     }
     _write_text(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+    return out
+
+
+def _analysis_tables(q: Questionnaire, design: Design, df: pd.DataFrame, col: str) -> dict[str, pd.DataFrame]:
+    """The analysis the reports show (issue 6), as codes -- the reports put verdicts and ranks into words."""
+    from . import analysis as ska
+
+    neutral = ["verdict_text", "rank_label"]
+    out = {"dont_know": ska.dont_know_rates(q, design, by=col),
+           "ranks": ska.rank_intervals(q, design, col).drop(columns=neutral, errors="ignore"),
+           "compare_rest": ska.compare_to_rest(q, design, col, family=col).drop(columns=neutral, errors="ignore"),
+           "group_gaps": pd.concat([ska.group_gap(q, design, by=col, family=col),
+                                    ska.group_gap(q, design).assign(**{col: "全市"})], ignore_index=True
+                                   ).drop(columns=neutral, errors="ignore"),
+           "drivers": pd.concat([ska.importance_performance(q, design, level=lv).assign(level=lv) for lv in (1, 2)],
+                                ignore_index=True).drop(columns=["label", "quadrant_label"], errors="ignore"),
+           "reliability": ska.reliability(q, df),
+           "cfa": ska.cfa(q, df)}
+    if "ownership" in df.columns:
+        out["ownership_gap"] = pd.concat([ska.ownership_gap(q, design, by=col, family=col),
+                                          ska.ownership_gap(q, design).assign(**{col: "全市"})], ignore_index=True
+                                         ).drop(columns=neutral, errors="ignore")
     return out
 
 
@@ -156,6 +178,7 @@ def is_current(study: Study, year: int) -> bool:
                 and man["inputs"]["responses"]["sha256"] == sha256(study.responses_path(year))
                 and man["inputs"]["questionnaire"]["sha256"] == sha256(study.questionnaire_path)
                 and man["design"] == study.design.kwargs() and man["min_n"] == study.min_n
+                and man.get("max_rse") == study.max_rse
                 and _margins_hash(study, year) == (man["weighting"]["margins"] or {}).get("sha256"))
     except (KeyError, FileNotFoundError):
         return False
@@ -212,6 +235,24 @@ def ensure_results(study: Study, years: list[int] | None = None) -> dict[int, Pa
         else:
             out[y] = compute_year(study, y, questionnaire=q)
             fresh.add(y)
+    # year-on-year change of every score (independent samples), kept with the later year
+    from .analysis import year_change
+
+    done = sorted(out)
+    for prev, cur in zip(done, done[1:]):
+        stamp = out[cur] / "year_change.from"
+        key = f"{sha256(out[prev] / 'manifest.json')} {sha256(out[cur] / 'manifest.json')}"
+        if cur in fresh or prev in fresh or not stamp.exists() or stamp.read_text(encoding="utf-8") != key:
+            a, b = load_results(study.results_dir, cur), load_results(study.results_dir, prev)
+            col = a.manifest["unit_column"]
+            keys = [col, "group", "node"]
+            ch = year_change(a.scores_unit[keys + ["estimate", "se"]], b.scores_unit[keys + ["estimate", "se"]],
+                             family=col).drop(columns=["verdict_text"], errors="ignore")
+            ch_city = year_change(a.scores_city[["group", "node", "estimate", "se"]],
+                                  b.scores_city[["group", "node", "estimate", "se"]]).drop(
+                columns=["verdict_text"], errors="ignore").assign(**{col: "全市"})
+            _write_parquet(pd.concat([ch, ch_city], ignore_index=True), out[cur] / "year_change.parquet")
+            _write_text(stamp, key)
     if study.protection is not None:
         want = protection_inputs_hash(study)
         for y in sorted(out):
@@ -232,6 +273,14 @@ class YearResults:
     sample: pd.DataFrame
     dont_know: pd.DataFrame
     weights: pd.DataFrame
+    ranks: pd.DataFrame
+    compare_rest: pd.DataFrame
+    group_gaps: pd.DataFrame
+    drivers: pd.DataFrame
+    reliability: pd.DataFrame
+    cfa: pd.DataFrame
+    ownership_gap: pd.DataFrame | None = None
+    year_change: pd.DataFrame | None = None
 
 
 def load_results(results_dir: str | Path, year: int) -> YearResults:
@@ -242,4 +291,6 @@ def load_results(results_dir: str | Path, year: int) -> YearResults:
         raise InputError(f"no results for {year}: run `surveykit report` (it computes them) first", file=folder)
     manifest = json.loads(man_path.read_text(encoding="utf-8"))
     tables = {k: pd.read_parquet(folder / v["file"]) for k, v in manifest["tables"].items()}
+    if (folder / "year_change.parquet").exists():
+        tables["year_change"] = pd.read_parquet(folder / "year_change.parquet")
     return YearResults(year=year, manifest=manifest, **tables)

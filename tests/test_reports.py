@@ -66,7 +66,9 @@ def test_excel_workbook_of_every_table(demo):
     book = pd.read_excel(path, sheet_name=None)
     assert {"README", "scores_unit", "scores_city", "sample", "dont_know", "weights"} <= set(book)
     store = load_results(demo["study"].results_dir, 2026)
-    pd.testing.assert_frame_equal(book["scores_unit"], store.scores_unit, check_dtype=False)
+    cols = ["district", "group", "node", "estimate", "se", "ci_low", "ci_high", "n", "suppressed"]
+    pd.testing.assert_frame_equal(book["scores_unit"][cols], store.scores_unit[cols], check_dtype=False)
+    assert {"ranks", "compare_rest", "year_change", "reliability"} <= set(book)
     assert "respondent_id" not in "".join(str(c) for df in book.values() for c in df.columns)
 
 
@@ -80,7 +82,7 @@ def test_report_content_matches_the_results_store(demo):
     for label in ("法律政策", "执法保护", "机制建设", "意识培养", "保护效果", "权利人", "专业人士", "社会公众"):
         assert label in html
     assert "raked on district (17 levels), group (3 levels)" in html  # the weighting, in the method section
-    assert html.count("data:image/png;base64,") == 1  # the first-level chart, embedded
+    assert html.count("data:image/png;base64,") == 2  # the first-level chart and the quadrant chart, embedded
 
 
 def test_protection_level_and_scorecard_sections(demo):
@@ -92,6 +94,21 @@ def test_protection_level_and_scorecard_sections(demo):
     assert "示范区验收指标" in html
     assert any(v in html for v in ("达标", "未达标", "不确定"))
     assert f"{int(band.rank_p05)}–{int(band.rank_p95)}" in html  # the rank shown with its 5-95% band
+
+
+def test_analysis_sections_use_the_stored_comparisons(demo):
+    html = read(demo["out"] / "2026" / "pudong.html")
+    store = load_results(demo["study"].results_dir, 2026)
+    rk = store.ranks[(store.ranks.district == "浦东新区") & (store.ranks.node == "index")].iloc[0]
+    assert f"第{int(rk['rank'])}名（90%区间：第{int(rk.rank_low)}–{int(rk.rank_high)}名）" in html
+    v = store.compare_rest[(store.compare_rest.district == "浦东新区") & (store.compare_rest.node == "index")].iloc[0]
+    assert f"{v.difference:+.2f}" in html
+    ch = store.year_change[(store.year_change.district == "浦东新区") & (store.year_change.group == "all")
+                           & (store.year_change.node == "index")].iloc[0]
+    assert f"{ch.change:+.2f}" in html
+    for heading in ("与全市其他区比较", "较上年变化", "影响因素与改进重点", "优势与短板", "工作建议", "数据质量与测量信度"):
+        assert heading in html, heading
+    assert html.count("data:image/png;base64,") == 2  # first-level chart and importance-performance chart
 
 
 def test_english_report(demo):

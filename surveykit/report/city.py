@@ -65,6 +65,29 @@ class CityReport:
         wide.columns = [t("col.index", self.lang) if n == "index" else self.q.label(n, self.lang) for n in nodes]
         return wide
 
+    def rank_table(self) -> pd.DataFrame:
+        """Every unit's index and first-level ranks, each with its 90% interval (ranks are never shown bare)."""
+        from ..analysis import format_rank
+
+        L = self.lang
+        rk = self.store.ranks
+        rk = rk[rk.group == "all"]
+        nodes = ["index"] + [n.id for n in self.q.indicators]
+        idx = rk[rk.node == "index"].sort_values(["rank", "estimate"], ascending=[True, False])
+        rows = []
+        for u in idx[self.col]:
+            row = {t("col.unit", L): self._unit_name(u)}
+            for n in nodes:
+                r = rk[(rk[self.col] == u) & (rk.node == n)]
+                label = t("col.index", L) if n == "index" else self.q.label(n, L)
+                if len(r) and np.isfinite(r["rank"].iloc[0]):
+                    row[label] = (f"{fmt(r.estimate.iloc[0])}（{int(r['rank'].iloc[0])}: "
+                                  f"{int(r.rank_low.iloc[0])}–{int(r.rank_high.iloc[0])}）")
+                else:
+                    row[label] = "–"
+            rows.append(row)
+        return pd.DataFrame(rows)
+
     def trend_table(self) -> pd.DataFrame:
         """The index of every unit in each year of the store, and the change over the last year."""
         L = self.lang
@@ -79,10 +102,13 @@ class CityReport:
         out = pd.DataFrame({t("col.unit", L): [self._unit_name(x) for x in wide.index]})
         for y in wide.columns:
             out[y] = [fmt(v) for v in wide[y]]
-        if len(self.years) > 1:
-            prev, cur = str(self.years[-2]), str(self.years[-1])
-            out[t("col.change", L)] = [("–" if np.isnan(a) or np.isnan(b) else f"{b - a:+.2f}")
-                                       for a, b in zip(wide[prev], wide[cur])]
+        ch = self.store.year_change
+        if ch is not None and len(self.years) > 1:
+            c = ch[(ch.group == "all") & (ch.node == "index")].set_index(self.col)
+            out[t("col.change", L)] = [("–" if u not in c.index or np.isnan(c.loc[u, "change"])
+                                        else f"{c.loc[u, 'change']:+.2f}") for u in wide.index]
+            out[t("col.verdict", L)] = [t(f"verdict.{c.loc[u, 'verdict']}", L) if u in c.index else ""
+                                        for u in wide.index]
         return out
 
     def trend_chart_data(self) -> pd.DataFrame:

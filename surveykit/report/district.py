@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import __version__
@@ -74,13 +75,178 @@ class DistrictReport:
         return t("report.subtitle", self.lang, version=__version__)
 
     def headline(self) -> str:
-        """The one-sentence summary: index, CI, band, city index."""
+        """The summary: index, CI, band, city index; rank with its interval; change on last year; vs the rest."""
         r = self._get(self.scores, "index")
         c = self._get(self.city, "index")
         if r["suppressed"]:
             return t("headline.suppressed", self.lang, unit=self.name, year=self.year, n=int(r["n"]), min_n=self.min_n)
-        return t("headline", self.lang, unit=self.name, year=self.year, score=fmt(r["estimate"]),
-                 low=fmt(r["ci_low"]), high=fmt(r["ci_high"]), band=self._band(r), city=fmt(c["estimate"]))
+        parts = [t("headline", self.lang, unit=self.name, year=self.year, score=fmt(r["estimate"]),
+                   low=fmt(r["ci_low"]), high=fmt(r["ci_high"]), band=self._band(r), city=fmt(c["estimate"]))]
+        rk = self._unit_rows(self.store.ranks, "index")
+        if len(rk):
+            parts.append(t("headline.rank", self.lang, n_units=int(rk.n_units.iloc[0]), rank=self.rank_label("index")))
+        ch = self._unit_rows(self.store.year_change, "index") if self.store.year_change is not None else None
+        if ch is not None and len(ch) and ch.verdict.iloc[0] != "no_data":
+            parts.append(t("headline.change", self.lang, prev=fmt(ch.estimate_previous.iloc[0]),
+                           change=f"{ch.change.iloc[0]:+.2f}", verdict=self._verdict(ch.verdict.iloc[0])))
+        v = self._unit_rows(self.store.compare_rest, "index")
+        if len(v):
+            parts.append(t("headline.rest", self.lang, verdict=self._verdict(v.verdict.iloc[0]),
+                           diff=f"{v.difference.iloc[0]:+.2f}"))
+        return "".join(parts) if self.lang == "zh" else " ".join(parts)
+
+    # --- analysis read from the store (ranks, comparisons, drivers) -----------------------------------------
+    def _unit_rows(self, table: pd.DataFrame | None, node: str | None = None, group: str = "all") -> pd.DataFrame:
+        if table is None:
+            return pd.DataFrame()
+        col = self.store.manifest["unit_column"]
+        t_ = table[table[col] == self.unit.zh]
+        if "group" in t_.columns:
+            t_ = t_[t_.group == group]
+        return t_ if node is None else t_[t_.node == node]
+
+    def _verdict(self, code: str) -> str:
+        return t(f"verdict.{code}", self.lang)
+
+    def rank_label(self, node: str = "index") -> str:
+        from ..analysis import format_rank
+
+        r = self._unit_rows(self.store.ranks, node)
+        if not len(r) or not np.isfinite(r["rank"].iloc[0]):
+            return "–"
+        return format_rank(r["rank"].iloc[0], r.rank_low.iloc[0], r.rank_high.iloc[0], lang=self.lang)
+
+    def change_table(self) -> pd.DataFrame:
+        """Index, first- and second-level indicators: last year, this year, change with 95% CI, verdict."""
+        L = self.lang
+        ch = self._unit_rows(self.store.year_change)
+        if not len(ch):
+            return pd.DataFrame()
+        levels = self.q.level_of()
+        ch = ch[ch.node.map(lambda x: levels.get(x, 9) <= 2)]
+        ch = ch.assign(_o=ch.node.map({n: k for k, n in enumerate(["index"] + [n.id for n in self.q.nodes])}))
+        rows = []
+        for r in ch.sort_values("_o").itertuples():
+            rows.append({t("col.indicator", L): self.q.label(r.node, L) if r.node != "index" else t("col.index", L),
+                         t("col.previous", L): fmt(r.estimate_previous), t("col.current", L): fmt(r.estimate),
+                         t("col.change", L): "–" if r.change != r.change else f"{r.change:+.2f}",
+                         t("col.ci", L): "" if r.change != r.change else f"{r.ci_low:+.2f}–{r.ci_high:+.2f}",
+                         t("col.verdict", L): self._verdict(r.verdict)})
+        return pd.DataFrame(rows)
+
+    def versus_rest_table(self) -> pd.DataFrame:
+        """The index and first-level indicators against the pooled rest of the city (design-based contrast)."""
+        L = self.lang
+        rows = []
+        for r in self._unit_rows(self.store.compare_rest).itertuples():
+            rows.append({t("col.indicator", L): self.q.label(r.node, L) if r.node != "index" else t("col.index", L),
+                         t("col.score", L): fmt(r.estimate), t("col.rest", L): fmt(r.estimate_rest),
+                         t("col.difference", L): f"{r.difference:+.2f}",
+                         t("col.ci", L): f"{r.ci_low:+.2f}–{r.ci_high:+.2f}",
+                         t("col.verdict", L): self._verdict(r.verdict),
+                         t("col.rank", L): self.rank_label(r.node)})
+        return pd.DataFrame(rows)
+
+    def gaps_table(self) -> pd.DataFrame:
+        """Index gaps between respondent groups, and between foreign-funded and domestic firms (equal protection)."""
+        L = self.lang
+        rows = []
+        col = self.store.manifest["unit_column"]
+        gg = self.store.group_gaps
+        gg = gg[(gg[col] == self.unit.zh) & (gg.node == "index")]
+        for r in gg.itertuples():
+            rows.append({t("col.comparison", L): t("gap.pair", L, a=self.q.group_label(r.group_a, L),
+                                                   b=self.q.group_label(r.group_b, L)),
+                         t("col.difference", L): f"{r.gap:+.2f}", t("col.ci", L): f"{r.ci_low:+.2f}–{r.ci_high:+.2f}",
+                         t("col.verdict", L): self._verdict(r.verdict)})
+        og = self.store.ownership_gap
+        if og is not None:
+            og = og[(og[col] == self.unit.zh) & (og.node == "index")]
+            for r in og.itertuples():
+                rows.append({t("col.comparison", L): t("ownership.pair", L),
+                             t("col.difference", L): "–" if r.gap != r.gap else f"{r.gap:+.2f}",
+                             t("col.ci", L): "" if r.gap != r.gap else f"{r.ci_low:+.2f}–{r.ci_high:+.2f}",
+                             t("col.verdict", L): self._verdict(r.verdict)})
+        return pd.DataFrame(rows)
+
+    def drivers_data(self) -> pd.DataFrame:
+        """City-wide importance of the first-level indicators against this unit's scores, in quadrants split at
+        the means (Martilla & James 1977): the table surveykit.analysis.quadrant_chart draws."""
+        from ..analysis.drivers import QUADRANTS
+
+        d = self.store.drivers
+        d = d[d.level == 1].copy()
+        perf = self.scores[(self.scores.group == "all")].set_index("node")["estimate"]
+        d["performance"] = d.node.map(perf)
+        d["performance_mean"] = d["performance"].mean()
+        hi_i, hi_p = d.importance >= d.importance_mean, d.performance >= d.performance_mean
+        d["quadrant"] = np.select([hi_i & ~hi_p, hi_i & hi_p, ~hi_i & ~hi_p],
+                                  ["concentrate_here", "keep_up", "low_priority"], "possible_overkill")
+        d["label"] = [self.q.label(n, self.lang) for n in d.node]
+        d["quadrant_label"] = [QUADRANTS[c][self.lang] for c in d.quadrant]
+        return d
+
+    def drivers_table(self) -> pd.DataFrame:
+        L = self.lang
+        d = self.drivers_data().sort_values("importance", ascending=False)
+        return pd.DataFrame({t("col.indicator", L): d.label, t("col.importance", L): [f"{x:.3f}" for x in d.importance],
+                             t("col.performance", L): [fmt(x) for x in d.performance],
+                             t("col.quadrant", L): d.quadrant_label})
+
+    def drivers_chart(self):
+        from ..analysis import quadrant_chart
+
+        return quadrant_chart(self.drivers_data(), title=t("chart.quadrant.title", self.lang), lang=self.lang)
+
+    @cached_property
+    def findings(self) -> pd.DataFrame:
+        from .findings import find
+
+        return find(self.q, self.scores.assign(**{"group": self.scores.group}),
+                    changes=self._unit_rows(self.store.year_change, None, group="all"),
+                    versus_rest=self._unit_rows(self.store.compare_rest, None, group="all"))
+
+    def findings_table(self) -> pd.DataFrame:
+        L = self.lang
+        rows = []
+        for r in self.findings.itertuples():
+            if r.rule in ("W1", "S1"):
+                detail = fmt(r.value)
+            elif r.rule in ("W2", "S2"):
+                detail = f"{r.value:+.2f}（{t('col.previous', L)} {fmt(r.reference)}）" if L == "zh" else \
+                    f"{r.value:+.2f} (last year {fmt(r.reference)})"
+            else:
+                detail = f"{r.value:+.2f}（{t('col.rest', L)} {fmt(r.reference)}）" if L == "zh" else \
+                    f"{r.value:+.2f} (rest of city {fmt(r.reference)})"
+            rows.append({t("col.finding", L): t(f"kind.{r.kind}", L), t("col.rule", L): t(f"rule.{r.rule}", L),
+                         t("col.indicator", L): self.q.label(r.node, L), t("col.score", L): detail})
+        return pd.DataFrame(rows)
+
+    def recommendations_table(self) -> pd.DataFrame:
+        from .findings import load_recommendations, recommend
+
+        L = self.lang
+        rec = recommend(self.q, self.findings, load_recommendations(), L)
+        return pd.DataFrame({t("col.priority", L): rec.priority,
+                             t("col.recommendation", L): rec.text,
+                             t("col.because", L): [f"{t('rule.' + r, L)}：{self.q.label(b, L)}" if L == "zh"
+                                                   else f"{t('rule.' + r, L)}: {self.q.label(b, L)}"
+                                                   for r, b in zip(rec.rule, rec.because)]})
+
+    def reliability_text(self) -> str:
+        c = self.store.cfa
+        parts = [f"{self.q.group_label(r.group, self.lang)} CFI {r.cfi:.3f}, TLI {r.tli:.3f}, RMSEA {r.rmsea:.3f}, "
+                 f"SRMR {r.srmr:.3f}" for r in c.itertuples()]
+        return t("quality.reliability", self.lang, cfa="；".join(parts) if self.lang == "zh" else "; ".join(parts))
+
+    def reliability_table(self) -> pd.DataFrame:
+        L = self.lang
+        r = self.store.reliability
+        r = r[r.group == "all"] if "all" in set(r.group) else r
+        return pd.DataFrame({t("col.group", L): [self.q.group_label(g, L) for g in r.group],
+                             t("col.indicator", L): [self.q.label(n, L) for n in r.node],
+                             t("col.alpha", L): [f"{x:.3f}" for x in r.raw_alpha],
+                             t("col.omega", L): [f"{x:.3f}" for x in r.omega], t("col.n", L): r.n.astype(int)})
 
     def first_level_sentence(self) -> str:
         tab = self._level_rows(1)

@@ -111,6 +111,76 @@ TEXT: dict[str, dict[str, str]] = {
     "h.city.protection": {"zh": "六、知识产权保护水平综合指数", "en": "6. IP-protection level composite"},
     "h.city.sensitivity": {"zh": "七、排名稳健性（敏感性分析）", "en": "7. How robust is the ranking (sensitivity)"},
     "h.city.scorecard": {"zh": "八、示范区验收指标", "en": "8. Demonstration-zone acceptance scorecard"},
+    # analysis sections (issue 6/7)
+    "verdict.higher": {"zh": "高于", "en": "higher"},
+    "verdict.lower": {"zh": "低于", "en": "lower"},
+    "verdict.no_clear_difference": {"zh": "无明显差异", "en": "no clear difference"},
+    "verdict.up": {"zh": "上升", "en": "up"},
+    "verdict.down": {"zh": "下降", "en": "down"},
+    "verdict.no_clear_change": {"zh": "无明显变化", "en": "no clear change"},
+    "verdict.no_data": {"zh": "数据不足", "en": "no data"},
+    "headline.rank": {"zh": "在全市 {n_units} 个区中{rank}。", "en": "Among the city's {n_units} units it ranks {rank}."},
+    "headline.change": {"zh": "较上年（{prev} 分）变化 {change} 分，{verdict}。",
+                        "en": "Compared with last year ({prev}) the change is {change}: {verdict}."},
+    "headline.rest": {"zh": "与全市其他区相比：{verdict}（差值 {diff} 分）。",
+                      "en": "Compared with the rest of the city: {verdict} (difference {diff})."},
+    "h.change": {"zh": "较上年变化", "en": "Change on last year"},
+    "h.versus": {"zh": "与全市其他区比较", "en": "Compared with the rest of the city"},
+    "h.gaps": {"zh": "群体差异与同等保护", "en": "Group gaps and equal protection"},
+    "h.drivers": {"zh": "八、影响因素与改进重点", "en": "8. Drivers and priorities"},
+    "h.findings": {"zh": "九、优势与短板", "en": "9. Strengths and weaknesses"},
+    "h.recommendations": {"zh": "十、工作建议", "en": "10. Recommendations"},
+    "h.quality": {"zh": "附录：数据质量与测量信度", "en": "Appendix: data quality and reliability"},
+    "col.previous": {"zh": "上年", "en": "Last year"},
+    "col.current": {"zh": "本年", "en": "This year"},
+    "col.verdict": {"zh": "结论", "en": "Verdict"},
+    "col.rest": {"zh": "全市其他区", "en": "Rest of city"},
+    "col.difference": {"zh": "差值", "en": "Difference"},
+    "col.rank": {"zh": "排名（90%区间）", "en": "Rank (90% interval)"},
+    "col.comparison": {"zh": "比较", "en": "Comparison"},
+    "col.importance": {"zh": "重要性（R²贡献）", "en": "Importance (share of R²)"},
+    "col.performance": {"zh": "本区得分", "en": "Score here"},
+    "col.quadrant": {"zh": "象限", "en": "Quadrant"},
+    "col.finding": {"zh": "发现", "en": "Finding"},
+    "col.rule": {"zh": "规则", "en": "Rule"},
+    "col.priority": {"zh": "序号", "en": "No."},
+    "col.recommendation": {"zh": "建议", "en": "Recommendation"},
+    "col.because": {"zh": "依据", "en": "Because of"},
+    "col.alpha": {"zh": "Cronbach α", "en": "Cronbach's alpha"},
+    "col.omega": {"zh": "McDonald ω", "en": "McDonald's omega"},
+    "gap.pair": {"zh": "{a} − {b}", "en": "{a} − {b}"},
+    "ownership.pair": {"zh": "外资/合资企业 − 内资企业", "en": "Foreign-funded − domestic firms"},
+    "rule.W1": {"zh": "得分最低的题目", "en": "lowest-scoring item"},
+    "rule.W2": {"zh": "较上年显著下降", "en": "significant drop on last year"},
+    "rule.W3": {"zh": "显著低于全市其他区", "en": "significantly below the rest of the city"},
+    "rule.S1": {"zh": "得分最高的题目", "en": "highest-scoring item"},
+    "rule.S2": {"zh": "较上年显著上升", "en": "significant rise on last year"},
+    "rule.S3": {"zh": "显著高于全市其他区", "en": "significantly above the rest of the city"},
+    "kind.strength": {"zh": "优势", "en": "Strength"},
+    "kind.weakness": {"zh": "短板", "en": "Weakness"},
+    "findings.rules": {
+        "zh": "判定规则：短板为得分最低的 3 个题目、较上年显著下降的指标、显著低于全市其他区的指标；优势反之。"
+              "显著性按 Holm 方法对本区的多重比较进行校正（α=0.05）。建议依据短板所在指标给出，先处理与全市差距，"
+              "再处理下降，最后处理低分题目。",
+        "en": "Rules: weaknesses are the 3 lowest-scoring items, indicators with a significant drop on last year and "
+              "indicators significantly below the rest of the city; strengths the reverse. Significance is "
+              "Holm-adjusted over this unit's comparisons (alpha 0.05). Recommendations follow the weaknesses' "
+              "indicators: gaps to the city first, then drops, then low items.",
+    },
+    "findings.none": {"zh": "按上述规则未发现显著的短板。", "en": "The rules find no significant weakness."},
+    "drivers.lead": {
+        "zh": "以“综合成效”相关题目代表总体满意度，按 Shapley 方法分解其解释方差（全市数据），得到各一级指标的重要性；"
+              "与本区得分对照，重要性高而得分低于平均的指标应“重点改进”。",
+        "en": "Overall satisfaction (the overall-effect items) is explained by the first-level indicators; the Shapley "
+              "decomposition of R² (city data) gives each indicator's importance. Set against this unit's scores, "
+              "important indicators scoring below average are where to concentrate.",
+    },
+    "chart.quadrant.title": {"zh": "重要性—表现分析", "en": "Importance–performance"},
+    "quality.reliability": {
+        "zh": "量表信度：各一级指标的 Cronbach α 与 McDonald ω 如下（全市，全体受访者）。CFA 拟合：{cfa}。",
+        "en": "Reliability of the scales: Cronbach's alpha and McDonald's omega of each first-level indicator "
+              "(city, all respondents). CFA fit: {cfa}.",
+    },
     # city overview
     "city.title": {"zh": "{year}年上海市知识产权保护社会满意度评估：全市概览",
                    "en": "IP Protection Social Satisfaction {year}: City Overview"},
@@ -121,7 +191,11 @@ TEXT: dict[str, dict[str, str]] = {
               "“{band}” band; the {n_units} units range from {lo} to {hi}.",
     },
     "h.city.summary": {"zh": "一、总体情况", "en": "1. Overview"},
-    "h.city.heatmap": {"zh": "二、各区一级指标得分", "en": "2. First-level scores by unit"},
+    "h.city.heatmap": {"zh": "二、各区一级指标得分与排名", "en": "2. First-level scores and ranks by unit"},
+    "city.rank.note": {"zh": "表中为得分（排名：90%区间）。排名区间由估计值及其协方差的参数模拟（4000 次）得到，区间重叠的区之间排名并无显著差别。",
+                       "en": "Cells show score (rank: 90% interval). Rank intervals come from a parametric simulation "
+                             "(4,000 draws) from the estimates and their covariance; units whose intervals overlap "
+                             "are not clearly ranked apart."},
     "h.city.trend": {"zh": "三、历年变化", "en": "3. Trends"},
     "h.city.groups": {"zh": "四、分群体得分（全市）", "en": "4. Scores by respondent group (city)"},
     "h.city.method": {"zh": "九、说明", "en": "9. Notes"},

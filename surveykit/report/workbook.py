@@ -21,13 +21,22 @@ SHEETS = {
     "sample": "Respondents and sum of weights by unit and group",
     "dont_know": "Don't-know answers per unit and item (asked, don't know, rate)",
     "weights": "Weight diagnostics by unit: design weights and calibrated (final) weights",
+    "ranks": "Rank of every unit on the index and first-level indicators, with its 90% interval",
+    "compare_rest": "Each unit against the rest of the city (design-based contrast, Holm within unit)",
+    "group_gaps": "Gaps between respondent groups by unit and city-wide",
+    "ownership_gap": "Foreign-funded vs domestic rights holders (equal protection)",
+    "drivers": "Importance (Shapley share of R^2) and performance of the indicators, city-wide",
+    "reliability": "Cronbach's alpha and McDonald's omega of the first-level indicators",
+    "cfa": "Confirmatory factor analysis fit (CFI, TLI, RMSEA, SRMR) per group",
+    "year_change": "Change of every score on the previous year (independent samples, Holm within unit)",
 }
 
 
 def write_workbook(store: YearResults, path: str | Path, extra: dict[str, pd.DataFrame] | None = None) -> Path:
     """Write every table of ``store`` (plus ``extra`` tables) to ``path`` (.xlsx), atomically."""
     path = Path(path)
-    tables = {name: getattr(store, name) for name in SHEETS}
+    tables = {name: getattr(store, name, None) for name in SHEETS}
+    tables = {name: t for name, t in tables.items() if t is not None}
     tables.update(extra or {})
     man = store.manifest
     readme = pd.DataFrame(

@@ -15,6 +15,7 @@ An evaluator's whole setting lives in one small YAML file (``surveykit demo`` wr
       2026: {responses: responses_2026.csv, rake: margins_2026.csv}
     results: ../results              # where the results store is written
     min_n: 30                        # estimates from fewer respondents are suppressed in reports
+    max_rse: 0.30                    # ... and those with a relative standard error above 30%
     protection:                      # optional: the protection-level composite (contract 5)
       indicators: protection/indicators.csv
       cases: protection/cases
@@ -68,6 +69,7 @@ class Study(BaseModel):
     years: dict[int, YearSpec] = Field(min_length=1)
     results: str = "results"
     min_n: int = Field(default=30, ge=1)
+    max_rse: float | None = Field(default=0.30, gt=0)   # and estimates with a larger relative SE
     protection: ProtectionSpec | None = None
     base: Path = Path(".")
 

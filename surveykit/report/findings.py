@@ -1,0 +1,99 @@
+"""Strengths, weaknesses and recommendations of a unit, found by explicit rules on the stored statistics.
+
+The rules (stated in every report, "problem-oriented" as the city's plans ask):
+
+* **W1 lowest items** -- the ``n_items`` items with the lowest score (all groups, not suppressed);
+* **W2 significant drops** -- indicators (first and second level) whose change on last year is significantly
+  negative (independent samples, Holm-adjusted within the unit, alpha 0.05), largest drops first;
+* **W3 below the rest of the city** -- indicators significantly below the pooled rest of the city (design-based
+  contrast, Holm-adjusted within the unit), largest gaps first;
+* **S1-S3** the mirror images: highest items, significant rises, significantly above the rest of the city.
+
+Recommendations: each weakness points to an indicator -- W3 and W2 to the indicator itself, W1 to the item's
+second-level indicator; the report recommends that indicator's text from ``questionnaires/recommendations.yaml``
+(a second-level indicator without text falls back to its first-level one). Order: W3 (largest gap), then W2
+(largest drop), then W1 (lowest item); duplicates dropped; at most ``max_recommendations``.
+Nothing here computes a statistic: it selects and orders what the results store holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..spec.questionnaire import Questionnaire
+from ..spec.yamlio import read_yaml
+
+RECOMMENDATIONS = Path(__file__).resolve().parents[2] / "questionnaires" / "recommendations.yaml"
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str       # "strength" or "weakness"
+    rule: str       # S1..S3, W1..W3
+    node: str
+    value: float    # the score, the change, or the gap
+    reference: float | None = None  # last year's score, or the rest of the city
+
+
+def find(q: Questionnaire, unit_scores: pd.DataFrame, *, changes: pd.DataFrame | None = None,
+         versus_rest: pd.DataFrame | None = None, n_items: int = 3, n_nodes: int = 3) -> pd.DataFrame:
+    """Apply the rules to one unit's tables (all-groups rows). Returns a tidy DataFrame with ``kind``, ``rule``,
+    ``node``, ``value``, ``reference`` in rule order."""
+    items = {i.id for i in q.items}
+    levels = q.level_of()
+    s = unit_scores[(unit_scores.group == "all") & ~unit_scores.suppressed.astype(bool)]
+    it = s[s.node.isin(items)].sort_values("estimate", kind="stable")
+    out = [Finding("weakness", "W1", r.node, r.estimate) for r in it.head(n_items).itertuples()]
+    out += [Finding("strength", "S1", r.node, r.estimate) for r in it.iloc[::-1].head(n_items).itertuples()]
+    indicator_level = lambda t: t[t.node.map(lambda x: levels.get(x, 0) in (1, 2))]  # noqa: E731
+    if changes is not None and len(changes):
+        c = indicator_level(changes[changes.group == "all"])
+        down = c[c.verdict == "down"].sort_values("change")
+        up = c[c.verdict == "up"].sort_values("change", ascending=False)
+        out += [Finding("weakness", "W2", r.node, r.change, r.estimate_previous) for r in down.head(n_nodes).itertuples()]
+        out += [Finding("strength", "S2", r.node, r.change, r.estimate_previous) for r in up.head(n_nodes).itertuples()]
+    if versus_rest is not None and len(versus_rest):
+        v = indicator_level(versus_rest[versus_rest.group == "all"])
+        low = v[v.verdict == "lower"].sort_values("difference")
+        high = v[v.verdict == "higher"].sort_values("difference", ascending=False)
+        out += [Finding("weakness", "W3", r.node, r.difference, r.estimate_rest) for r in low.head(n_nodes).itertuples()]
+        out += [Finding("strength", "S3", r.node, r.difference, r.estimate_rest) for r in high.head(n_nodes).itertuples()]
+    return pd.DataFrame([f.__dict__ for f in out], columns=["kind", "rule", "node", "value", "reference"])
+
+
+def load_recommendations(path: str | Path = RECOMMENDATIONS) -> dict[str, dict[str, str]]:
+    data = read_yaml(path)
+    return {str(k): dict(v) for k, v in (data.get("recommendations") or {}).items()}
+
+
+def recommend(q: Questionnaire, findings: pd.DataFrame, texts: dict[str, dict[str, str]], lang: str = "zh", *,
+              max_recommendations: int = 5) -> pd.DataFrame:
+    """Recommendations from the weaknesses (see module docstring): ``priority``, ``node``, ``text``, ``rule``,
+    ``because`` (the finding's node)."""
+    parents = q.parent_of()
+    levels = q.level_of()
+
+    def target(node: str) -> str | None:
+        # an item -> its second-level indicator; then fall back up the tree to a node that has a text
+        x = node
+        while x != "index" and (levels.get(x, 0) > 2 or x not in texts):
+            x = parents.get(x, "index")
+        return None if x == "index" else x
+
+    order = {"W3": 0, "W2": 1, "W1": 2}
+    w = findings[findings.kind == "weakness"].copy()
+    w["_o"] = w.rule.map(order)
+    rows, seen = [], set()
+    for r in w.sort_values(["_o"], kind="stable").itertuples():
+        node = target(r.node)
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        rows.append({"priority": len(rows) + 1, "node": node, "text": texts[node].get(lang) or texts[node]["zh"],
+                     "rule": r.rule, "because": r.node})
+        if len(rows) == max_recommendations:
+            break
+    return pd.DataFrame(rows, columns=["priority", "node", "text", "rule", "because"])
