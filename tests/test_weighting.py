@@ -168,7 +168,8 @@ def test_our_rao_wu_bootstrap_agrees_with_linearisation(designs):
 
 def test_bootstrap_of_a_raked_design_recalibrates_every_replicate(designs):
     rk = designs["dclus2_raked"]
-    b = rk.bootstrap(30, seed=1)
+    with pytest.warns(UserWarning, match="first-stage units only"):  # two stages with fpc: see the warning test
+        b = rk.bootstrap(30, seed=1)
     for r in (0, 7, 29):
         w = b.replicate_weights(r)
         assert pd.Series(w).groupby(rk.data.stype.to_numpy()).sum().to_dict() == pytest.approx(TYPES, rel=1e-8)
@@ -222,3 +223,8 @@ def test_poststratify_on_two_variables_equals_one_combined_variable(designs):
     np.testing.assert_allclose(two.mean("api00").se, one.mean("api00").se, rtol=1e-12)
     with pytest.raises(InputError, match=r"'E x No' of 'stype x sch.wide' occur in the data \(\d+ rows\)"):
         d1.poststratify(["stype", "sch.wide"], pop2.iloc[1:])
+
+
+def test_bootstrap_warns_when_later_stages_carry_variance(designs):
+    with pytest.warns(UserWarning, match="first-stage units only"):
+        designs["dclus2_raked"].bootstrap(5, seed=1)

@@ -130,7 +130,7 @@ class DistrictReport:
             rows.append({t("col.indicator", L): self.q.label(r.node, L) if r.node != "index" else t("col.index", L),
                          t("col.previous", L): fmt(r.estimate_previous), t("col.current", L): fmt(r.estimate),
                          t("col.change", L): "–" if r.change != r.change else f"{r.change:+.2f}",
-                         t("col.ci", L): "" if r.change != r.change else f"{r.ci_low:+.2f}–{r.ci_high:+.2f}",
+                         t("col.ci", L): "" if r.change != r.change else f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]",
                          t("col.verdict", L): self._verdict(r.verdict)})
         return pd.DataFrame(rows)
 
@@ -142,7 +142,7 @@ class DistrictReport:
             rows.append({t("col.indicator", L): self.q.label(r.node, L) if r.node != "index" else t("col.index", L),
                          t("col.score", L): fmt(r.estimate), t("col.rest", L): fmt(r.estimate_rest),
                          t("col.difference", L): f"{r.difference:+.2f}",
-                         t("col.ci", L): f"{r.ci_low:+.2f}–{r.ci_high:+.2f}",
+                         t("col.ci", L): f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]",
                          t("col.verdict", L): self._verdict(r.verdict),
                          t("col.rank", L): self.rank_label(r.node)})
         return pd.DataFrame(rows)
@@ -157,7 +157,7 @@ class DistrictReport:
         for r in gg.itertuples():
             rows.append({t("col.comparison", L): t("gap.pair", L, a=self.q.group_label(r.group_a, L),
                                                    b=self.q.group_label(r.group_b, L)),
-                         t("col.difference", L): f"{r.gap:+.2f}", t("col.ci", L): f"{r.ci_low:+.2f}–{r.ci_high:+.2f}",
+                         t("col.difference", L): f"{r.gap:+.2f}", t("col.ci", L): f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]",
                          t("col.verdict", L): self._verdict(r.verdict)})
         og = self.store.ownership_gap
         if og is not None:
@@ -165,7 +165,7 @@ class DistrictReport:
             for r in og.itertuples():
                 rows.append({t("col.comparison", L): t("ownership.pair", L),
                              t("col.difference", L): "–" if r.gap != r.gap else f"{r.gap:+.2f}",
-                             t("col.ci", L): "" if r.gap != r.gap else f"{r.ci_low:+.2f}–{r.ci_high:+.2f}",
+                             t("col.ci", L): "" if r.gap != r.gap else f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]",
                              t("col.verdict", L): self._verdict(r.verdict)})
         return pd.DataFrame(rows)
 

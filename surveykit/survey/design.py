@@ -475,8 +475,19 @@ class Design:
 
     def bootstrap(self, replicates: int = 500, seed: int | None = None, *, mse: bool = False):
         """Rao-Wu rescaling bootstrap replicates of the first-stage units (see :mod:`.replicates`); weighting steps
-        are repeated on every replicate. Returns a :class:`~surveykit.survey.replicates.ReplicateDesign`."""
+        are repeated on every replicate. Returns a :class:`~surveykit.survey.replicates.ReplicateDesign`.
+
+        Only the first stage is resampled (as R's ``subbootstrap``). With a first-stage fpc *and* later stages
+        carrying variance (fpc given for them), the replicate variance misses the later stages' share and is too
+        small -- a warning says so; use the linearised SEs there, or a design without later-stage fpc."""
+        import warnings
+
         from .replicates import ReplicateDesign, rao_wu_multipliers
+
+        later = [st for st in self._stage_arrays[1:] if np.any(st.scales(self._lonely)[0])]
+        if later and np.any(self._stage_arrays[0].f < 1):
+            warnings.warn("the bootstrap resamples first-stage units only: with first-stage sampling fractions and "
+                          "variance at later stages its SEs are too small; prefer the linearised SEs", stacklevel=2)
 
         mult, unit = rao_wu_multipliers(self, replicates, seed)
         return ReplicateDesign(self, mult, unit, 1.0 / (replicates - 1), np.ones(replicates), "bootstrap", mse)
