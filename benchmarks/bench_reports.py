@@ -63,10 +63,12 @@ def main() -> None:
 
     nb = floor_notebook(tmp / "floor.ipynb")
     t0 = time.perf_counter()
-    floor = render_reports(study, year=year, districts="all", out=tmp / "floor", jobs=args.jobs, notebook=nb)
+    floor = render_reports(study, year=year, districts="all", out=tmp / "floor", jobs=args.jobs, notebook=nb,
+                           city_notebook=nb)
     t_floor = time.perf_counter() - t0
 
-    print(f"full year: {len(full.outcomes)} unit reports + index in {t_full:.1f} s with {args.jobs} workers "
+    print(f"full year: {len(full.outcomes)} reports (17 units + city overview) + index + workbook in {t_full:.1f} s "
+          f"with {args.jobs} workers "
           f"({'all ok' if full.ok else 'FAILURES'})")
     print(f"floor (imports-only notebook, same {n} renders): {t_floor:.1f} s ({'ok' if floor.ok else 'FAILURES'})")
     print(f"ratio full/floor: {t_full / t_floor:.2f}   targets: full < 90 s, ratio < 1.5")

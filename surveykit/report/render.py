@@ -132,8 +132,8 @@ def render_unit(notebook: str, params: dict, out_html: str, attempts: int = 2, n
 
 
 def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path | str = "reports", jobs: int = 2,
-                   executor: Executor | None = None, progress: bool = False, notebook: Path | None = None
-                   ) -> RenderSummary:
+                   executor: Executor | None = None, progress: bool = False, notebook: Path | None = None,
+                   city_notebook: Path | None = None) -> RenderSummary:
     """Render the reports of ``year`` for ``districts`` ('all' or one unit) into ``out/<year>/<slug>.html``.
 
     Returns a :class:`RenderSummary`; raises :class:`InputError` for invalid parameters (nothing is run).
@@ -150,8 +150,8 @@ def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path 
     summary = RenderSummary(year=year, lang=lang)
     t0 = time.perf_counter()
     jobs_list = []
-    if districts == "all" and notebook is None:  # the city overview goes first: it is the longest
-        jobs_list.append((str(CITY_NOTEBOOK), {"year": year, "lang": lang, "results": str(results)},
+    if districts == "all":  # the city overview goes first: it is the longest
+        jobs_list.append((str(city_notebook or CITY_NOTEBOOK), {"year": year, "lang": lang, "results": str(results)},
                           str(out / str(year) / f"{CITY}.html"), 2, CITY))
     for u in units:
         params = {"year": year, "district": u.slug, "lang": lang, "results": str(results)}
