@@ -1,35 +1,73 @@
-"""Readers for survey exports: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), XLSX, SPSS .sav.
+"""Readers for survey exports: CSV (UTF-8, UTF-8 with BOM, UTF-16, GBK/GB18030), XLSX, SPSS .sav.
 
 Every reader returns a DataFrame whose ``attrs`` say where each row came from, so that any later message can name
-the file and the row as the user sees it in Excel:
+the file and the row as the user sees it (in Excel, in a text editor, in SPSS):
 
 * ``attrs["source"]``: the file path as given;
-* ``attrs["file_rows"]``: for each data row, its 1-based row number in the file (the header is row 1);
-* ``attrs["encoding"]``, ``attrs["delimiter"]`` (CSV), ``attrs["sheet"]`` (XLSX).
+* ``attrs["file_rows"]``: for each data row, its 1-based row number in the file -- header row(s) counted, the
+  line where the record starts for CSV (a quoted cell may span lines), the Excel row number for XLSX, the case
+  number for .sav (what SPSS's Data View shows; a .sav has no header row);
+* ``attrs["encoding"]`` (``utf-8``, ``utf-8-bom``, ``utf-16``, ``gbk``, ``gb18030``; ``xlsx``; the .sav's own),
+  ``attrs["delimiter"]`` (CSV), ``attrs["sheet"]``, ``attrs["header_rows"]`` (file rows of the header) and
+  ``attrs["engine"]`` (XLSX), ``attrs["value_labels"]`` / ``attrs["column_labels"]`` (.sav; used by mapping),
+  ``attrs["header_parts"]`` (column -> the texts of its header cells, outermost first, when the header has
+  several rows), ``attrs["formulas"]`` (XLSX: ``{(position, column): formula}`` for formula cells; the value
+  read is Excel's last computed value, ``None`` when the file holds none),
+  ``attrs["empty_rows"]`` (completely blank rows among the data: *kept*, the quality step's ``empty_row`` rule
+  accounts for them), ``attrs["trailing_blank_rows"]`` (blank rows after the last data row, which are not data),
+  ``attrs["empty_rows_dropped"]`` (always 0 now; kept for readers of older manifests).
 
-Problems (missing, empty, unreadable, ragged, duplicate column names) raise :class:`~surveykit.errors.InputError`
-naming the file, row and column.
+Readers are faithful: cells keep their values. Two lossless normalisations only: a column whose every non-blank
+cell is a plain number (or a number stored as text) becomes numeric -- unless a value has leading zeros such as
+an id ``007`` --, and a column with neither a header nor any value is left out. Everything else (labels, blanks
+around values, full-width digits, dates in answer columns) is the business of :mod:`surveykit.mapping` and
+:mod:`surveykit.quality`, which log what they do.
+
+Problems (missing, empty, unreadable, truncated or ragged files, mixed encodings, duplicate column names, empty
+sheets, a header without data) raise :class:`~surveykit.errors.InputError` naming the file, row and column.
+
+XLSX engine: ``python-calamine`` (Rust) when installed -- it reads a 200,000-row export in seconds -- otherwise
+openpyxl in read-only mode (about 20 times slower). Formulas and merged header cells are read from the sheet's
+XML directly, identically for both engines.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as _dt
+import html
 import io
+import re
+import zipfile
 from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
 
-CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # GB18030 is a superset of GBK and GB2312 (Chinese Excel's "CSV")
 DELIMITERS = ",;\t|"
-# cells read as missing: blank, and the usual "not available" spellings of R, Excel and databases
+# cells read as missing in CSV: blank, and the usual "not available" spellings of R, Excel and databases
 NA_TOKENS = ["", "NA", "N/A", "#N/A", "NULL", "null", "NaN", "nan"]
+_NA_SET = frozenset(NA_TOKENS)
+MAX_HEADER_ROWS = 6
+# a plain number: optional sign, digits, optional decimals or exponent; no leading zeros ("007" is an id, not 7)
+_PLAIN_NUMBER = r"[+-]?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?\.\d+"
+_PLAIN_RE = re.compile(_PLAIN_NUMBER)
 
 
-def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFrame:
-    """Read a response or indicator table by its extension (.csv/.txt, .xlsx/.xlsm, .sav)."""
+# --- entry point ---------------------------------------------------------------------------------------------
+def read_table(path: str | Path, *, sheet: str | int | None = None, header_rows: int | None = None) -> pd.DataFrame:
+    """Read a response or indicator table by its extension (.csv/.txt/.tsv, .xlsx/.xlsm, .sav).
+
+    Parameters
+    ----------
+    path : the file.
+    sheet : XLSX only: a sheet name or 0-based index; default the first sheet.
+    header_rows : number of header rows (default: 1 for CSV; for XLSX 1, or more when the top rows hold merged
+        cells -- e.g. a merged question title above its sub-questions). Not used for .sav.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=path)
@@ -37,123 +75,352 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
         raise InputError("is a folder, not a file", file=path)
     if path.stat().st_size == 0:
         raise InputError("the file is empty (0 bytes)", file=path)
+    if header_rows is not None and not (1 <= int(header_rows) <= MAX_HEADER_ROWS):
+        raise InputError(f"header rows must be between 1 and {MAX_HEADER_ROWS} (got {header_rows})", file=path)
     ext = path.suffix.lower()
     if ext in (".csv", ".txt", ".tsv"):
-        df = read_csv(path)
-    elif ext in (".xlsx", ".xlsm"):
-        df = read_xlsx(path, sheet=sheet)
-    elif ext == ".sav":
-        df = read_sav(path)
-    elif ext == ".xls":
-        raise InputError("old Excel .xls files are not read; save the file as .xlsx or CSV", file=path)
-    else:
-        raise InputError(f"unknown file type '{ext}' (expected .csv, .xlsx or .sav)", file=path)
-    return df
+        return read_csv(path, header_rows=header_rows)
+    if ext in (".xlsx", ".xlsm"):
+        return read_xlsx(path, sheet=sheet, header_rows=header_rows)
+    if ext == ".sav":
+        return read_sav(path)
+    if ext == ".xls":
+        if _calamine() is None:
+            raise InputError("old Excel .xls files are read only with the python-calamine package; save the file "
+                             "as .xlsx or CSV", file=path)
+        return read_xlsx(path, sheet=sheet, header_rows=header_rows)
+    raise InputError(f"unknown file type '{ext}' (expected .csv, .xlsx or .sav)", file=path)
 
 
+# --- CSV -----------------------------------------------------------------------------------------------------
 def _decode(path: Path) -> tuple[str, str]:
+    """The text of a CSV file and the encoding found: BOMs first, then UTF-8, then GBK, then GB18030.
+
+    A file whose lines are partly UTF-8 (with Chinese text) and partly not is refused: decoding it either way would
+    garble some rows without a word (GB18030 accepts almost any bytes).
+    """
     raw = path.read_bytes()
-    for enc in CSV_ENCODINGS:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return _strict(raw[3:], "utf-8", path), "utf-8-bom"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" is UTF-16 with a BOM, tab-delimited
+        return _strict(raw, "utf-16", path), "utf-16"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    lines = raw.split(b"\n")
+    utf8_line = None
+    for k, line in enumerate(lines, start=1):
+        if line.isascii():
+            continue
         try:
-            return raw.decode(enc), ("utf-8" if enc == "utf-8-sig" and not raw.startswith(b"\xef\xbb\xbf")
-                                     else "utf-8-bom" if enc == "utf-8-sig" else enc)
+            line.decode("utf-8")
+            utf8_line = utf8_line or k
+        except UnicodeDecodeError:
+            if utf8_line is not None:
+                raise InputError(f"mixed text encodings: row {utf8_line} is UTF-8 but this row is not (GBK?); save "
+                                 "the whole file again with one encoding", file=path, row=k) from None
+            bad_line = k
+            break
+    else:  # pragma: no cover - the whole-file decode failed, so some line fails
+        bad_line = raw[:first_bad].count(b"\n") + 1
+    # from here on no UTF-8 line with non-ASCII text came before the first non-UTF-8 one
+    for enc in ("gbk", "gb18030"):
+        try:
+            text = raw.decode(enc)
         except UnicodeDecodeError as exc:
             last = exc
+            continue
+        # a later line that is valid UTF-8 with Chinese text while earlier ones were GBK: mixed as well
+        for k in range(bad_line + 1, len(lines) + 1):
+            line = lines[k - 1]
+            if not line.isascii() and _looks_utf8_cjk(line):
+                raise InputError(f"mixed text encodings: row {bad_line} is GBK but this row is UTF-8; save the whole "
+                                 "file again with one encoding", file=path, row=k)
+        return text, enc
     line = raw[: last.start].count(b"\n") + 1  # type: ignore[possibly-undefined]
     raise InputError(f"cannot decode the text (not UTF-8 and not GBK/GB18030; byte {last.start})",  # type: ignore
                      file=path, row=line)
 
 
-def _delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:50])
+def _looks_utf8_cjk(line: bytes) -> bool:
+    """True when the line is valid UTF-8 and holds CJK characters (GBK text almost never is valid UTF-8)."""
     try:
-        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        header = text.splitlines()[0] if text else ""
-        counts = {d: header.count(d) for d in DELIMITERS}
-        best = max(counts, key=counts.get)
-        return best if counts[best] > 0 else ","
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
-def _check_header(names: list[str], path: Path) -> None:
-    seen: dict[str, int] = {}
-    for k, name in enumerate(names, start=1):
-        key = str(name).strip()
-        if key == "" or key.lower().startswith("unnamed:"):
+def _strict(raw: bytes, enc: str, path: Path) -> str:
+    try:
+        return raw.decode(enc)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot decode the text as {enc} (byte {exc.start})", file=path,
+                         row=raw[: exc.start].count(b"\n") + 1) from None
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter that splits the first lines into the same number (> 1) of fields; ties favour the comma."""
+    sample = []
+    for line in io.StringIO(text):
+        if line.strip():
+            sample.append(line)
+        if len(sample) >= 30:
+            break
+    best, best_key = ",", (0, 0)
+    for d in DELIMITERS:
+        try:
+            counts = [len(r) for r in csv.reader(sample, delimiter=d)]
+        except csv.Error:
             continue
-        if key in seen:
-            raise InputError(f"duplicate column name (columns {seen[key]} and {k})", file=path, row=1, column=key)
-        seen[key] = k
+        if not counts or counts[0] < 2:
+            continue
+        consistent = sum(c == counts[0] for c in counts)
+        key = (consistent, counts[0])
+        if key > best_key:
+            best, best_key = d, key
+    return best
 
 
-def read_csv(path: str | Path) -> pd.DataFrame:
-    """CSV with encoding (UTF-8, BOM, GB18030) and delimiter detection; CRLF line ends are fine."""
+def read_csv(path: str | Path, *, header_rows: int | None = None) -> pd.DataFrame:
+    """CSV with encoding (UTF-8, BOM, UTF-16, GBK, GB18030) and delimiter detection; CRLF line ends are fine."""
     path = Path(path)
     text, encoding = _decode(path)
     if not text.strip():
         raise InputError("the file holds no data (only blanks)", file=path)
     delim = _delimiter(text)
-    header = next(csv.reader(io.StringIO(text.splitlines()[0]), delimiter=delim))
-    _check_header(header, path)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    line = 1
     try:
-        df = pd.read_csv(io.StringIO(text), sep=delim, skip_blank_lines=False,
-                         keep_default_na=False, na_values=NA_TOKENS, skipinitialspace=False)
-    except pd.errors.ParserError as exc:
+        for rec in reader:
+            rows.append(rec)
+            starts.append(line)
+            line = reader.line_num + 1
+    except csv.Error as exc:
         msg = str(exc)
-        import re
-
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
-        if m:
-            raise InputError(f"{m.group(3)} fields where the header has {m.group(1)} (wrong delimiter or an "
-                             "unquoted comma?)", file=path, row=int(m.group(2))) from None
-        raise InputError(f"cannot parse the CSV: {msg.strip()}", file=path) from None
-    except pd.errors.EmptyDataError:
-        raise InputError("the file holds no data", file=path) from None
-    df.columns = [str(c).strip() for c in df.columns]
-    rows = np.arange(len(df)) + 2
-    # a multi-line quoted cell shifts later file rows; rare in survey exports and we keep row = record number + 1
-    df = _finish(df, path, rows)
+        if "unexpected end of data" in msg:
+            raise InputError("the file ends inside a quoted cell: it may be truncated, or a quote is not closed",
+                             file=path, row=line) from None
+        raise InputError(f"malformed CSV quoting ({msg})", file=path, row=line) from None
+    df = _frame(path, rows, starts, header_rows=header_rows or 1, kind="csv", na_tokens=True)
     df.attrs.update(encoding=encoding, delimiter=delim)
     return df
 
 
-def _finish(df: pd.DataFrame, path: Path, rows: np.ndarray) -> pd.DataFrame:
-    """Drop completely empty rows (they carry no respondent) while keeping file row numbers, set attrs."""
-    empty = df.isna().all(axis=1).to_numpy()
-    if empty.any():
-        df = df.loc[~empty].reset_index(drop=True)
-        rows = rows[~empty]
-    df.attrs["source"] = str(path)
-    df.attrs["file_rows"] = rows
-    df.attrs["empty_rows_dropped"] = int(empty.sum())
-    return df
+# --- XLSX ----------------------------------------------------------------------------------------------------
+def _calamine():
+    """The python-calamine module, or None (not installed, or SURVEYKIT_XLSX_ENGINE=openpyxl)."""
+    import os
 
-
-def read_xlsx(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFrame:
-    """First sheet (or ``sheet``) of an Excel workbook; the first row is the header."""
-    path = Path(path)
+    if os.environ.get("SURVEYKIT_XLSX_ENGINE", "").lower() == "openpyxl":
+        return None
     try:
-        book = pd.ExcelFile(path, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many types for corrupt files
-        raise InputError(f"not a readable .xlsx workbook ({type(exc).__name__})", file=path) from None
-    names = book.sheet_names
-    if sheet is None:
-        sheet = names[0]
-    elif isinstance(sheet, str) and sheet not in names:
-        raise InputError(f"no sheet '{sheet}' (sheets: {', '.join(names)})", file=path)
-    df = book.parse(sheet, dtype=object)
-    if df.shape[1] == 0:
-        raise InputError(f"sheet '{sheet}' is empty", file=path)
-    _check_header([str(c) for c in df.columns], path)
-    df.columns = [str(c).strip() for c in df.columns]
-    df = df.infer_objects()
-    df = _finish(df, path, np.arange(len(df)) + 2)
-    df.attrs.update(sheet=str(sheet), encoding="xlsx")
+        import python_calamine
+    except ImportError:  # optional accelerator
+        return None
+    return python_calamine
+
+
+def read_xlsx(path: str | Path, *, sheet: str | int | None = None, header_rows: int | None = None,
+              engine: str | None = None) -> pd.DataFrame:
+    """A sheet of an Excel workbook (the first, or ``sheet``).
+
+    The header is the first non-blank row (a lone title cell above the header is skipped), plus the rows below
+    it that merged header cells span: a question title merged across its sub-questions makes the row below part
+    of the header, and a column's name joins its header cells with `` / `` (``attrs['header_parts']`` keeps the
+    pieces for matching). ``header_rows`` overrides the count. ``engine``: ``calamine`` or ``openpyxl`` (default:
+    calamine when installed).
+    """
+    path = Path(path)
+    engine = engine or ("calamine" if _calamine() is not None else "openpyxl")
+    if path.suffix.lower() == ".xls":
+        engine = "calamine"
+    if engine == "calamine":
+        names, rows, row0, col0 = _calamine_rows(path, sheet)
+    elif engine == "openpyxl":
+        names, rows, row0, col0 = _openpyxl_rows(path, sheet)
+    else:
+        raise ValueError(f"unknown engine {engine!r}")
+    sheet_name = _sheet_name(names, sheet, path)
+    formulas, merged = ({}, []) if path.suffix.lower() == ".xls" else _scan_sheet_xml(path, sheet_name)
+    if not rows or not any(_has_value(v) for r in rows for v in r):
+        others = [n for n in names if n != sheet_name]
+        hint = f" (other sheets: {', '.join(others)}; choose one with --sheet)" if others and sheet is None else ""
+        raise InputError(f"sheet '{sheet_name}' is empty{hint}", file=path)
+    starts = list(range(row0 + 1, row0 + 1 + len(rows)))
+    df = _frame(path, rows, starts, header_rows=header_rows, kind="xlsx", merged=merged, col0=col0,
+                formulas=formulas)
+    df.attrs.update(sheet=str(sheet_name), encoding="xlsx", engine=engine)
     return df
 
 
+def _sheet_name(names: list[str], sheet, path: Path) -> str:
+    if sheet is None:
+        return names[0]
+    if isinstance(sheet, int):
+        if not 0 <= sheet < len(names):
+            raise InputError(f"no sheet number {sheet} (the workbook has {len(names)})", file=path)
+        return names[sheet]
+    if sheet not in names:
+        raise InputError(f"no sheet '{sheet}' (sheets: {', '.join(names)})", file=path)
+    return sheet
+
+
+def _unreadable(path: Path, exc: Exception) -> InputError:
+    kind = type(exc).__name__
+    detail = " (the file is damaged or truncated)" if isinstance(exc, zipfile.BadZipFile) or "zip" in str(exc).lower() \
+        else ""
+    return InputError(f"not a readable Excel workbook{detail or ' (' + kind + ')'}", file=path)
+
+
+def _calamine_rows(path: Path, sheet) -> tuple[list[str], list[list], int, int]:
+    pc = _calamine()
+    if pc is None:
+        raise InputError("reading this file needs the python-calamine package", file=path)
+    try:
+        book = pc.CalamineWorkbook.from_path(str(path))
+        names = [m.name for m in book.sheets_metadata if str(m.typ).endswith("WorkSheet")] or list(book.sheet_names)
+        name = _sheet_name(names, sheet, path)
+        sh = book.get_sheet_by_name(name)
+        rows = sh.to_python(skip_empty_area=True)
+        start = sh.start or (0, 0)
+    except InputError:
+        raise
+    except Exception as exc:  # calamine raises its own error types for corrupt files
+        raise _unreadable(path, exc) from None
+    return names, rows, int(start[0]), int(start[1])
+
+
+def _openpyxl_rows(path: Path, sheet) -> tuple[list[str], list[list], int, int]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for corrupt files
+        raise _unreadable(path, exc) from None
+    try:
+        names = list(book.sheetnames)
+        name = _sheet_name(names, sheet, path)
+        ws = book[name]
+        if not hasattr(ws, "iter_rows"):  # a chart sheet
+            raise InputError(f"sheet '{name}' holds no cells (a chart sheet?)", file=path)
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    except InputError:
+        raise
+    except Exception as exc:
+        raise _unreadable(path, exc) from None
+    finally:
+        book.close()
+    return names, rows, 0, 0
+
+
+_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_FORMULA = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?f(?=[\s>/])([^>]*?)(/>|>(.*?)</(?:[A-Za-z_][\w.-]*:)?f>)', re.S)
+_MERGE = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?mergeCell\s[^>]*?ref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"')
+_CELL_START = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?c\s')
+
+
+def col_index(letters: str | bytes) -> int:
+    """0-based column index of Excel column letters (``A`` -> 0, ``AA`` -> 26)."""
+    if isinstance(letters, bytes):
+        letters = letters.decode()
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def col_letters(index: int) -> str:
+    """Excel column letters of a 0-based column index."""
+    s = ""
+    index += 1
+    while index:
+        index, r = divmod(index - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _sheet_xml_path(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
+    import xml.etree.ElementTree as ET
+
+    try:
+        wb = ET.fromstring(zf.read("xl/workbook.xml"))
+        rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ET.ParseError):
+        return None
+    rid = None
+    for el in wb.iter():
+        if el.tag.endswith("}sheet") and el.get("name") == sheet_name:
+            rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
+    for el in rels.iter():
+        if el.tag.endswith("}Relationship") and el.get("Id") == rid:
+            target = el.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return None
+
+
+def _scan_sheet_xml(path: Path, sheet_name: str) -> tuple[dict[tuple[int, int], str], list[tuple[int, int, int, int]]]:
+    """Formula cells ``{(row0, col0): '=...'}`` and merged ranges ``(r1, c1, r2, c2)`` (0-based) of a sheet.
+
+    Read straight from the sheet's XML in one streaming pass (a 200,000-row sheet: about a second): openpyxl's
+    read-only mode does not give merged ranges, and neither engine says which values come from formulas.
+    Chunks without a formula or merge tag are skipped with a byte search.
+    """
+    formulas: dict[tuple[int, int], str] = {}
+    merged: list[tuple[int, int, int, int]] = []
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return formulas, merged
+    with zf:
+        member = _sheet_xml_path(zf, sheet_name)
+        if member is None or member not in zf.namelist():
+            return formulas, merged
+        keep, guard = 16384, 8192
+        tail = b""
+        start = 0
+        prefixed = None
+        with zf.open(member) as f:
+            while True:
+                chunk = f.read(1 << 23)
+                eof = not chunk
+                buf = tail + chunk
+                end = len(buf) if eof else max(len(buf) - guard, 0)
+                stop = len(buf) if eof else end + guard
+                if prefixed is None:  # elements written with a namespace prefix (<x:c>, <x:f>): rare, slower search
+                    prefixed = re.search(rb"<[A-Za-z_][\w.-]*:worksheet\b", buf[:4096]) is not None
+                if (buf.find(b"<f", start, stop) >= 0 or (prefixed and buf.find(b":f", start, stop) >= 0)
+                        or buf.find(b"mergeCell", start, stop) >= 0):
+                    for m in _FORMULA.finditer(buf, start, end + (0 if eof else guard)):
+                        if m.start() >= end:
+                            break
+                        cstart = max(buf.rfind(b"<c ", 0, m.start()), buf.rfind(b":c ", 0, m.start()))
+                        ref = _REF.search(buf, cstart, m.start()) if cstart >= 0 else None
+                        if ref is None:
+                            continue
+                        text = m.group(3)
+                        formula = ("=" + html.unescape(text.decode("utf-8", "replace"))) if text else "=(shared formula)"
+                        formulas[(int(ref.group(2)) - 1, col_index(ref.group(1)))] = formula
+                    for m in _MERGE.finditer(buf, start, end + (0 if eof else guard)):
+                        if m.start() >= end:
+                            break
+                        c1, r1 = col_index(m.group(1)), int(m.group(2)) - 1
+                        c2, r2 = (col_index(m.group(3)), int(m.group(4)) - 1) if m.group(3) else (c1, r1)
+                        merged.append((r1, c1, r2, c2))
+                if eof:
+                    break
+                tail = buf[-keep:] if len(buf) > keep else buf
+                start = end - (len(buf) - len(tail))
+    return formulas, merged
+
+
+# --- SPSS ----------------------------------------------------------------------------------------------------
 def read_sav(path: str | Path) -> pd.DataFrame:
-    """SPSS .sav via pyreadstat; value labels are kept in ``attrs['value_labels']`` for mapping."""
+    """SPSS .sav via pyreadstat: codes as stored; value labels in ``attrs['value_labels']`` (used by mapping),
+    variable labels (often the question text) in ``attrs['column_labels']``; ``file_rows`` are case numbers."""
     path = Path(path)
     try:
         import pyreadstat
@@ -162,8 +429,259 @@ def read_sav(path: str | Path) -> pd.DataFrame:
     try:
         df, meta = pyreadstat.read_sav(str(path))
     except Exception as exc:
-        raise InputError(f"not a readable SPSS .sav file ({exc})", file=path) from None
-    df = _finish(df, path, np.arange(len(df)) + 2)
-    df.attrs.update(encoding=meta.file_encoding or "sav", value_labels=meta.variable_value_labels,
-                    column_labels=dict(zip(meta.column_names, meta.column_labels)))
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"not a readable SPSS .sav file ({reason})", file=path) from None
+    if df.shape[1] == 0:
+        raise InputError("the .sav file has no variables", file=path)
+    if len(df) == 0:
+        raise InputError("the .sav file has variables but no cases (no data rows)", file=path)
+    df.columns = [str(c) for c in df.columns]
+    df = _integral_floats(df)
+    rows = np.arange(len(df), dtype=np.int64) + 1
+    empty = blank_rows(df)
+    df.attrs.update(source=str(path), file_rows=rows, encoding=meta.file_encoding or "sav",
+                    value_labels={str(k): dict(v) for k, v in (meta.variable_value_labels or {}).items()},
+                    column_labels={str(k): v for k, v in zip(meta.column_names, meta.column_labels) if v},
+                    empty_rows=int(empty.sum()), trailing_blank_rows=0, empty_rows_dropped=0)
     return df
+
+
+# --- shared: header, blank rows, types -----------------------------------------------------------------------
+def _has_value(v: Any) -> bool:
+    if v is None:
+        return False
+    if isinstance(v, str):
+        return v.strip() != ""
+    if isinstance(v, float):
+        return v == v
+    return True
+
+
+def blank_rows(df: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is blank (missing, or a text of only whitespace).
+
+    Column by column, only the rows still blank so far are looked at: after the first well-filled column (an id,
+    a timestamp) almost none are left, so this costs one vectorised missing-value test per column.
+    """
+    cand = np.ones(len(df), dtype=bool)
+    for c in df.columns:
+        s = df[c]
+        na = s.isna().to_numpy()
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            idx = np.flatnonzero(cand & ~na)
+            if len(idx):
+                vals = s.to_numpy(dtype=object)[idx]
+                filled = np.fromiter((_has_value(v) for v in vals), dtype=bool, count=len(idx))
+                cand[idx[filled]] = False
+        else:
+            cand &= na
+        if not cand.any():
+            break
+    return cand
+
+
+def _header_block(rows: list[list], first: int, merged: Sequence[tuple[int, int, int, int]], row0: int,
+                  col0: int) -> int:
+    """How many rows from ``first`` form the header: 1, plus the rows that merged header cells span.
+
+    A cell merged across columns (a question title over its sub-questions) means the row below holds the
+    sub-headers; a cell merged down spans header rows itself. (Rows and columns of ``merged`` are absolute.)
+    """
+    top = row0 + first
+    h = 1
+    changed = True
+    while changed and h < MAX_HEADER_ROWS:
+        changed = False
+        for r1, c1, r2, c2 in merged:
+            if top <= r1 < top + h:
+                need = (r2 - top + 1) + (1 if c2 > c1 else 0)
+                if need > h:
+                    h = min(need, MAX_HEADER_ROWS)
+                    changed = True
+    return min(h, len(rows) - first)
+
+
+def _n(k: int, word: str) -> str:
+    return f"{k} {word}" + ("" if k == 1 else "s")
+
+
+def _cell_text(v: Any) -> str:
+    if not _has_value(v):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return " ".join(str(v).split())
+
+
+def _frame(path: Path, rows: list[list], starts: list[int], *, header_rows: int | None, kind: str,
+           merged: Sequence[tuple[int, int, int, int]] = (), col0: int = 0,
+           formulas: dict[tuple[int, int], str] | None = None, na_tokens: bool = False) -> pd.DataFrame:
+    """Header + data rows -> DataFrame with provenance attrs (shared by the CSV and XLSX readers)."""
+    n = len(rows)
+    nonblank = [any(_has_value(v) for v in r) for r in rows]
+    if not any(nonblank):
+        raise InputError("the file holds no data (only blanks)", file=path)
+    first = nonblank.index(True)
+    # a lone title cell above the real header (some platforms write the survey's name in A1)
+    if (kind == "xlsx" and header_rows is None and first + 1 < n
+            and sum(_has_value(v) for v in rows[first]) == 1
+            and sum(_has_value(v) for v in rows[first + 1]) >= 3):
+        first += 1
+    row0 = starts[0] - 1  # absolute 0-based row of rows[0]
+    h = header_rows if header_rows is not None else (
+        _header_block(rows, first, merged, row0, col0) if kind == "xlsx" else 1)
+    header = rows[first:first + h]
+    body = rows[first + h:]
+    body_starts = starts[first + h:]
+    width = max([len(r) for r in header] + [0])
+    # data rows: the header fixes the width; extra cells must be blank, short rows are padded only if blank
+    for k, r in enumerate(body):
+        if len(r) > width:
+            extra = r[width:]
+            if any(_has_value(v) for v in extra):
+                if kind == "csv":
+                    raise InputError(f"{_n(len(r), 'field')} where the header has {width} (wrong delimiter or an "
+                                     "unquoted comma?)", file=path, row=body_starts[k])
+                width = len(r)  # XLSX: cells right of the header: kept, named by their column letter
+        elif len(r) < width and kind == "csv" and any(_has_value(v) for v in r) and len(r) > 0:
+            raise InputError(f"{_n(len(r), 'field')} where the header has {width} (the file may be truncated, or "
+                             "this row uses another delimiter)", file=path, row=body_starts[k])
+    # header names, merged header cells filled in
+    grid = [[_cell_text(r[j]) if j < len(r) else "" for j in range(width)] for r in header]
+    for r1, c1, r2, c2 in merged:
+        for r in range(max(r1, row0 + first), min(r2, row0 + first + h - 1) + 1):
+            i = r - row0 - first
+            for c in range(max(c1, col0), min(c2, col0 + width - 1) + 1):
+                j = c - col0
+                if not grid[i][j]:
+                    grid[i][j] = grid[r1 - row0 - first][c1 - col0] if r1 - row0 - first >= 0 else grid[i][j]
+    names: list[str] = []
+    parts_of: dict[str, tuple[str, ...]] = {}
+    keep_cols: list[int] = []
+    for j in range(width):
+        parts: list[str] = []
+        for i in range(h):
+            t = grid[i][j]
+            if t and (not parts or parts[-1] != t):
+                parts.append(t)
+        has_data = any(j < len(r) and _has_value(r[j]) for r in body)
+        if not parts and not has_data:
+            continue  # neither a header nor a value: not a column
+        name = " / ".join(parts) if parts else (f"column {col_letters(col0 + j)}" if kind == "xlsx"
+                                                 else f"column {j + 1}")
+        names.append(name)
+        keep_cols.append(j)
+        if len(parts) > 1:
+            parts_of[name] = tuple(parts)
+    header_row_numbers = list(starts[first:first + h])
+    seen: dict[str, int] = {}
+    for j, name in zip(keep_cols, names):
+        if name in seen:
+            where = (f"columns {col_letters(col0 + seen[name])} and {col_letters(col0 + j)}" if kind == "xlsx"
+                     else f"columns {seen[name] + 1} and {j + 1}")
+            raise InputError(f"duplicate column name ({where})", file=path, row=header_row_numbers[-1], column=name)
+        seen[name] = j
+    if not body:
+        raise InputError(f"the file has a header (row {header_row_numbers[0]}"
+                         f"{'-' + str(header_row_numbers[-1]) if h > 1 else ''}) but no data rows", file=path)
+    # trailing blank rows are not data (Excel's used range and final newlines often run past the last row)
+    last = len(body)
+    while last > 0 and not any(_has_value(v) for v in body[last - 1]):
+        last -= 1
+    trailing = len(body) - last
+    if last == 0:
+        raise InputError(f"the file has a header (row {header_row_numbers[0]}) but no data rows (only blank rows "
+                         "below it)", file=path)
+    body, body_starts = body[:last], body_starts[:last]
+    full = len(keep_cols) == width
+    data = [((list(r) + [None] * (width - len(r))) if len(r) < width else (r if len(r) == width else r[:width]))
+            for r in body]
+    df = pd.DataFrame(data, columns=range(width), dtype=object)
+    if not full:
+        df = df[keep_cols]
+    df.columns = names
+    if na_tokens:
+        for c in df.columns:
+            arr = df[c].to_numpy(dtype=object)
+            na = df[c].isin(_NA_SET).to_numpy()
+            if na.any():
+                arr = arr.copy()
+                arr[na] = None
+                df[c] = pd.Series(arr, index=df.index, dtype=object)
+    df = _infer_types(df)
+    blank = blank_rows(df)
+    file_rows = np.asarray(body_starts, dtype=np.int64)
+    attrs: dict[str, Any] = dict(source=str(path), file_rows=file_rows, header_rows=header_row_numbers,
+                                 trailing_blank_rows=int(trailing), empty_rows_dropped=0)
+    if parts_of:
+        attrs["header_parts"] = parts_of
+    if formulas:
+        pos_of_row = {r: k for k, r in enumerate(body_starts)}
+        name_of_col = dict(zip(keep_cols, names))
+        f_attr = {}
+        for (r, c), text in formulas.items():
+            k = pos_of_row.get(r + 1)
+            name = name_of_col.get(c - col0)
+            if k is not None and name is not None:
+                f_attr[(k, name)] = text
+        if f_attr:
+            attrs["formulas"] = f_attr
+    attrs["empty_rows"] = int(blank.sum())
+    df.attrs.update(attrs)
+    return df
+
+
+def _integral_floats(df: pd.DataFrame) -> pd.DataFrame:
+    """Float columns whose values are all whole numbers become integers (nullable when blanks exist)."""
+    out = {}
+    for c in df.columns:
+        s = df[c]
+        if s.dtype.kind == "f":
+            v = s.to_numpy()
+            ok = ~np.isnan(v)
+            if ok.any() and np.all(v[ok] == np.round(v[ok])) and np.all(np.abs(v[ok]) < 2**53):
+                out[c] = s.astype("int64") if ok.all() else s.astype("Int64")
+    if out:
+        attrs = dict(df.attrs)
+        df = df.assign(**out)
+        df.attrs.update(attrs)
+    return df
+
+
+def _infer_types(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns of plain numbers (or numbers stored as text) become numeric; empty strings become missing;
+    everything else is left as read. A column is factorised (values looked at once each) only when its first
+    values do not already rule numbers out -- this runs on every column of a 200,000-row export."""
+    for c in list(df.columns):
+        s = df[c]
+        if s.dtype != object:
+            continue
+        arr = s.to_numpy(dtype=object)
+        empty = arr == ""
+        if empty.any():  # an empty cell (calamine reads it as '')
+            arr = arr.copy()
+            arr[empty] = None
+            s = pd.Series(arr, index=s.index, dtype=object)
+            df[c] = s
+        head = [v for v in arr[:200] if v is not None and not (isinstance(v, float) and v != v)]
+        if any(not _numberlike(v) for v in head):
+            continue
+        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        if len(uniq) == 0 or not all(_numberlike(u) for u in uniq):
+            continue
+        vu = np.array([float(u) for u in uniq], dtype=float)
+        x = np.where(codes >= 0, vu[np.maximum(codes, 0)], np.nan)
+        finite = ~np.isnan(x)
+        if finite.any() and np.all(x[finite] == np.round(x[finite])) and np.all(np.abs(x[finite]) < 2**53):
+            df[c] = pd.Series(x, index=s.index).astype("int64" if finite.all() else "Int64")
+        else:
+            df[c] = pd.Series(x, index=s.index)
+    return df
+
+
+def _numberlike(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return True
+    return isinstance(v, str) and _PLAIN_RE.fullmatch(v) is not None
