@@ -12,6 +12,9 @@ Layout (``<results>/<year>/``)::
     ranks, compare_rest, group_gaps, ownership_gap, drivers, reliability, cfa .parquet
                          the analysis of surveykit.analysis (codes, not words: reports translate them)
     year_change.parquet  change of every score on the previous year (written once both years exist)
+    quality_counts / quality_totals .parquet
+                         rows per quality rule, group and action by unit, and rows read/kept/excluded per group
+                         (aggregates only: the row-level log never enters the store or a report)
 
 Notebooks only read this store (:func:`load_results`) and draw; they compute nothing of their own.
 :func:`ensure_results` recomputes a year only when an input changed (hashes in the manifest).
@@ -37,9 +40,8 @@ from .scoring import group_codes, item_scores, score
 from .spec.questionnaire import Questionnaire, load_questionnaire
 from .spec.study import Study
 from .survey.design import Design
-from .units import UNITS, find_unit
 
-STORE_VERSION = 3
+STORE_VERSION = 4
 
 
 def sha256(path: str | Path) -> str:
@@ -50,31 +52,25 @@ def sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def load_responses(study: Study, year: int, q: Questionnaire) -> pd.DataFrame:
-    """Read a year's responses and check the unit column against the known units."""
+def load_responses(study: Study, year: int, q: Questionnaire):
+    """Read, map and check a year's responses (:func:`surveykit.quality.prepare`): returns the
+    :class:`~surveykit.quality.Prepared` (kept rows in ``.data``; every other row is in ``.log`` with its reason)."""
+    from .quality import prepare
+
     if year not in study.years:
         raise InputError(f"no responses configured for {year} (years: {', '.join(map(str, study.years))})")
-    df = read_table(study.responses_path(year), sheet=study.years[year].sheet)
-    col = study.unit_column
-    if col not in df.columns:
-        raise InputError(f"no unit column '{col}' in the data", file=df.attrs.get("source"), column=col)
-    known = df[col].map(lambda v: find_unit(str(v).strip()) if pd.notna(v) else None)
-    bad = known.isna().to_numpy()
-    if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        raise InputError(f"unknown unit '{df[col].iloc[pos]}' ({int(bad.sum())} row(s)); expected one of "
-                         f"{', '.join(u.zh for u in UNITS)}", file=df.attrs.get("source"),
-                         row=int(df.attrs["file_rows"][pos]), column=col)
-    attrs = dict(df.attrs)
-    df = df.assign(**{col: known.map(lambda u: u.zh)})
-    df.attrs.update(attrs)
-    return df
+    qs = study.quality
+    opt = lambda x: study.path(x) if x else None  # noqa: E731
+    return prepare(q, study.responses_path(year), rules=opt(qs.rules), mapping=opt(qs.mapping),
+                   aliases=opt(qs.aliases), unit_column=study.unit_column, id_column=qs.id_column,
+                   duration_column=qs.duration_column, sheet=study.years[year].sheet)
 
 
 def compute_year(study: Study, year: int, *, questionnaire: Questionnaire | None = None) -> Path:
     """Compute the store of one year (see module docstring); returns the year's folder."""
     q = questionnaire or load_questionnaire(study.questionnaire_path)
-    df = load_responses(study, year, q)
+    prepared = load_responses(study, year, q)
+    df = prepared.data
     col = study.unit_column
     design = Design(df, **study.design.kwargs())
     weights_before = design.weight_diagnostics(by=[col]).assign(stage="design")
@@ -101,8 +97,10 @@ def compute_year(study: Study, year: int, *, questionnaire: Questionnaire | None
     dont_know = analysis.pop("dont_know")
     out = study.results_dir / str(year)
     out.mkdir(parents=True, exist_ok=True)
+    quality_counts = prepared.counts(by_unit=True).rename(columns={"unit": col})
+    quality_totals = prepared.totals()
     tables = {"scores_unit": by_unit, "scores_city": city, "sample": sample, "dont_know": dont_know,
-              "weights": weights, **analysis}
+              "weights": weights, "quality_counts": quality_counts, "quality_totals": quality_totals, **analysis}
     for name, t in tables.items():
         _write_parquet(t, out / f"{name}.parquet")
     manifest = {
@@ -111,8 +109,9 @@ def compute_year(study: Study, year: int, *, questionnaire: Questionnaire | None
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "surveykit_version": __version__,
         "inputs": {"responses": {"path": str(study.responses_path(year)), "sha256": sha256(study.responses_path(year)),
-                                 "encoding": df.attrs.get("encoding"), "rows": int(len(df)),
-                                 "empty_rows_dropped": int(df.attrs.get("empty_rows_dropped", 0))},
+                                 "encoding": df.attrs.get("encoding"), "rows_read": int(prepared.rows_read),
+                                 "rows": int(len(df)), "rows_excluded": int(prepared.rows_excluded),
+                                 "rows_flagged": int(prepared.rows_flagged), "quality_notes": list(prepared.notes)},
                    "questionnaire": {"path": str(study.questionnaire_path), "id": q.id, "version": q.version,
                                      "sha256": sha256(study.questionnaire_path)}},
         "design": study.design.kwargs(),
@@ -273,6 +272,8 @@ class YearResults:
     sample: pd.DataFrame
     dont_know: pd.DataFrame
     weights: pd.DataFrame
+    quality_counts: pd.DataFrame
+    quality_totals: pd.DataFrame
     ranks: pd.DataFrame
     compare_rest: pd.DataFrame
     group_gaps: pd.DataFrame

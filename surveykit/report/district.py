@@ -233,6 +233,24 @@ class DistrictReport:
                                                    else f"{t('rule.' + r, L)}: {self.q.label(b, L)}"
                                                    for r, b in zip(rec.rule, rec.because)]})
 
+    def quality_text(self) -> str:
+        """Rows read, excluded and flagged for this unit, in words (aggregates only)."""
+        col = self.store.manifest["unit_column"]
+        qc = self.store.quality_counts
+        qc = qc[qc[col] == self.unit.zh]
+        n = int(self.sample["n"].sum())
+        excluded = int(qc.loc[qc.action == "exclude", "rows"].sum())
+        flagged = int(qc.loc[qc.action == "flag", "rows"].sum())
+        return t("quality.text", self.lang, n=n, excluded=excluded, flagged=flagged)
+
+    def quality_table(self) -> pd.DataFrame:
+        """Counts by quality rule, action and group for this unit (no row-level data)."""
+        from ..quality import appendix_table
+
+        col = self.store.manifest["unit_column"]
+        qc = self.store.quality_counts
+        return appendix_table(qc[qc[col] == self.unit.zh].drop(columns=[col]), self.q, self.lang)
+
     def reliability_text(self) -> str:
         c = self.store.cfa
         parts = [f"{self.q.group_label(r.group, self.lang)} CFI {r.cfi:.3f}, TLI {r.tli:.3f}, RMSEA {r.rmsea:.3f}, "

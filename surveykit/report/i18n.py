@@ -176,6 +176,13 @@ TEXT: dict[str, dict[str, str]] = {
               "important indicators scoring below average are where to concentrate.",
     },
     "chart.quadrant.title": {"zh": "重要性—表现分析", "en": "Importance–performance"},
+    "quality.text": {
+        "zh": "数据质量：本区计入分析的有效问卷 {n} 份；按质量规则剔除 {excluded} 份（理由见下表），另有 {flagged} 条标记"
+              "（如连续相同作答、作答过快，仅作提示，不剔除）。下表仅为汇总数，不含任何个体数据。",
+        "en": "Data quality: {n} valid responses of this unit enter the analysis; {excluded} were excluded by the quality "
+              "rules (reasons below) and {flagged} flags were raised (e.g. straight-lining, speeding: for information, "
+              "not excluded). The table holds counts only, no respondent-level data.",
+    },
     "quality.reliability": {
         "zh": "量表信度：各一级指标的 Cronbach α 与 McDonald ω 如下（全市，全体受访者）。CFA 拟合：{cfa}。",
         "en": "Reliability of the scales: Cronbach's alpha and McDonald's omega of each first-level indicator "

@@ -61,6 +61,17 @@ class ProtectionSpec(BaseModel):
     targets: str | None = None       # default: questionnaires/demo_zone_targets.yaml
 
 
+class QualitySpec(BaseModel):
+    """How responses are read and checked (surveykit.quality.prepare); every key optional."""
+
+    model_config = _STRICT
+    rules: str | None = None         # default: questionnaires/quality_rules.yaml
+    mapping: str | None = None       # explicit column / label mapping YAML (surveykit map --out)
+    aliases: str | None = None       # default: questionnaires/unit_aliases.yaml
+    id_column: str = "respondent_id"
+    duration_column: str = "duration_sec"
+
+
 class Study(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
     questionnaire: str
@@ -71,6 +82,7 @@ class Study(BaseModel):
     min_n: int = Field(default=30, ge=1)
     max_rse: float | None = Field(default=0.30, gt=0)   # and estimates with a larger relative SE
     protection: ProtectionSpec | None = None
+    quality: QualitySpec = QualitySpec()
     base: Path = Path(".")
 
     @field_validator("years", mode="before")
