@@ -169,17 +169,8 @@ def score(q: Questionnaire, design: Design, by: str | Sequence[str] | None = Non
     >>> d = sk.Design(df, weights="weight", strata="district", psu="street", fpc="n_streets")  # doctest: +SKIP
     >>> sk.score(q, d, by=["district"]).query("group == 'all' and node == 'index'")      # doctest: +SKIP
     """
-    data = design.data
-    g = group_codes(q, data)
-    ys = item_score_matrix(q, data, groups=g)
-    dom, table = design.domains(by)
+    g, ys, answered, wm, dom, table = _weighted_answers(q, design, by)
     n_dom, n_grp = len(table), len(q.group_ids)
-    w = design.weights.to_numpy()
-    answered = ~np.isnan(ys)
-    if design._domain_mask is not None:
-        answered &= design._domain_mask[:, None]
-    wm = answered * w[:, None]
-    np.nan_to_num(ys, copy=False)
     ys *= wm  # now w*m*y
     ru = rollup(q)
     gw = q.group_weights
@@ -233,6 +224,19 @@ def score(q: Questionnaire, design: Design, by: str | Sequence[str] | None = Non
         keys = table.iloc[out["_dom"].to_numpy()].reset_index(drop=True)
         out = pd.concat([keys, out.reset_index(drop=True)], axis=1)
     return out[by_cols + SCORE_COLUMNS].reset_index(drop=True)
+
+
+def _weighted_answers(q: Questionnaire, design: Design, by):
+    """Shared start of the estimators: group codes, item scores (0 where missing), answered mask, ``w*m``, domains."""
+    g = group_codes(q, design.data)
+    ys = item_score_matrix(q, design.data, groups=g)
+    dom, table = design.domains(by)
+    answered = ~np.isnan(ys)
+    if design._domain_mask is not None:
+        answered &= design._domain_mask[:, None]
+    wm = answered * design.weights.to_numpy()[:, None]
+    np.nan_to_num(ys, copy=False)
+    return g, ys, answered, wm, dom, table
 
 
 @dataclass(frozen=True)
@@ -368,16 +372,8 @@ def score_influence(q: Questionnaire, design: Design, by: str | Sequence[str] | 
     >>> V = d.vcov(z); np.sqrt(np.diag(V))                                  # equals score(...)'s se  # doctest: +SKIP
     """
     data = design.data
-    g = group_codes(q, data)
-    ys = item_score_matrix(q, data, groups=g)
-    dom, table = design.domains(by)
+    g, y0, answered, wm, dom, table = _weighted_answers(q, design, by)
     n_dom, n_grp = len(table), len(q.group_ids)
-    w = design.weights.to_numpy()
-    answered = ~np.isnan(ys)
-    if design._domain_mask is not None:
-        answered &= design._domain_mask[:, None]
-    wm = answered * w[:, None]
-    y0 = np.nan_to_num(ys)
     ru = rollup(q)
     el = {e: k for k, e in enumerate(ru.elements)}
     unknown = [x for x in nodes if x not in el]

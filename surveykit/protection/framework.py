@@ -47,7 +47,7 @@ from pydantic import (BaseModel, ConfigDict, Field, StrictFloat, StrictInt, fiel
                       model_validator)
 
 from ..spec.questionnaire import Id, Label, Weight
-from ..spec.yamlio import read_yaml, validate_model
+from ..spec.yamlio import Version, read_yaml, validate_model
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
 Number = Annotated[StrictFloat | StrictInt, Field(allow_inf_nan=False)]
@@ -261,7 +261,7 @@ class Framework(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
     id: str = Field(min_length=1)
-    version: str
+    version: Version
     title: Label | None = None
     normalise: NormaliseSpec = NormaliseSpec()
     aggregate: AggregateSpec = AggregateSpec()
@@ -272,12 +272,6 @@ class Framework(BaseModel):
     auxiliary: tuple[Auxiliary, ...] = ()
     dimensions: tuple[Dimension, ...] = Field(min_length=1)
 
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_text(cls, v):
-        if isinstance(v, (int, float)):
-            raise ValueError(f"write the version in quotes (read as the number {v!r}), e.g. version: \"2025.1\"")
-        return v
 
     @model_validator(mode="after")
     def _check(self) -> "Framework":

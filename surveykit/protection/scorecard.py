@@ -40,7 +40,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator, model_validator
 
 from ..spec.questionnaire import Id, Label
-from ..spec.yamlio import read_yaml, validate_model
+from ..spec.yamlio import Version, read_yaml, validate_model
 from ..units import UNITS
 from .values import CITY
 
@@ -73,16 +73,10 @@ class Target(BaseModel):
 class Targets(BaseModel):
     model_config = _FROZEN
     id: str = Field(min_length=1)
-    version: str
+    version: Version
     title: Label | None = None
     targets: tuple[Target, ...] = Field(min_length=1)
 
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_text(cls, v):
-        if isinstance(v, (int, float)):
-            raise ValueError(f"write the version in quotes (read as the number {v!r}), e.g. version: \"2025.1\"")
-        return v
 
     @model_validator(mode="after")
     def _unique(self) -> "Targets":

@@ -18,7 +18,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator, model_validator
 
 from ..errors import SpecError
-from .yamlio import read_yaml, validate_model
+from .yamlio import Version, read_yaml, validate_model
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
 # a weight is a finite positive number (not a boolean, not .inf)
@@ -146,7 +146,7 @@ class Questionnaire(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
     id: str = Field(min_length=1)
-    version: str
+    version: Version
     title: Label
     scale: Scale
     groups: Groups
@@ -169,13 +169,6 @@ class Questionnaire(BaseModel):
             return None
         return next(b for b in self.bands if score >= b.min)
 
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_text(cls, v):
-        if isinstance(v, (int, float)):
-            # YAML reads 2025.10 as the number 2025.1: refuse rather than silently change the version
-            raise ValueError(f"write the version in quotes (read as the number {v!r}), e.g. version: \"2025.1\"")
-        return v
 
     @model_validator(mode="after")
     def _check_ids_and_groups(self) -> "Questionnaire":

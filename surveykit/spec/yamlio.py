@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from ..errors import SpecError
 
@@ -53,6 +55,17 @@ def read_yaml(path: str | Path) -> Any:
         raise SpecError(f"invalid YAML{where}: {exc.problem or exc.context}", file=path) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", file=path) from None
+
+
+def _quoted_version(v):
+    if isinstance(v, (int, float)):
+        # YAML reads 2025.10 as the number 2025.1: refuse rather than silently change the version
+        raise ValueError(f"write the version in quotes (read as the number {v!r}), e.g. version: \"2025.1\"")
+    return v
+
+
+# the version of a YAML spec: text, never a number YAML guessed
+Version = Annotated[str, BeforeValidator(_quoted_version)]
 
 
 def key_path(loc: tuple, data: Any = None) -> str:
