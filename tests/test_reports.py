@@ -234,3 +234,26 @@ def test_city_overview(demo, tmp_path):
     pick = lambda s: s[(s.district == "崇明区") & (s.group == "all") & (s.node == "index")].estimate.iloc[0]  # noqa
     assert f"{pick(s26) - pick(s25):+.2f}" in html  # the change on last year, from the two stores
     assert "2026年上海市知识产权保护社会满意度评估：全市概览" in html
+
+
+def test_a_failing_unit_does_not_stop_the_others(demo, tmp_path):
+    """A unit whose notebook fails is retried once, reported, marked in the index; the others are written and the
+    run is not ok (the CLI then exits 1). No partial file is left for the failed unit."""
+    import nbformat as nbf
+    from surveykit.report.render import NOTEBOOK
+    nb = nbf.read(NOTEBOOK, as_version=4)
+    nb.cells.insert(2, nbf.v4.new_code_cell('if district == "jiading":\n    raise RuntimeError("boom")'))
+    broken = tmp_path / "broken.ipynb"
+    nbf.write(nb, broken)
+    out = render_reports(demo["study"], year=2026, districts="jiading,pudong", out=tmp_path / "r", jobs=2,
+                         notebook=broken)
+    by = {o.unit: o for o in out.outcomes}
+    assert not out.ok and by["pudong"].ok and not by["jiading"].ok
+    assert by["jiading"].attempts == 2 and "boom" in by["jiading"].error
+    assert (tmp_path / "r" / "2026" / "pudong.html").exists()
+    assert not list((tmp_path / "r" / "2026").glob("jiading*"))
+    assert "FAILED jiading" in out.text()
+    index = read(tmp_path / "r" / "index.html")
+    assert "嘉定区 (生成失败)" in index and 'href="2026/pudong.html"' in index
+    man = json.loads(read(tmp_path / "r" / "2026" / "manifest.json"))
+    assert man["ok"] is False

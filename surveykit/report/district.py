@@ -169,6 +169,35 @@ class DistrictReport:
                              t("col.verdict", L): self._verdict(r.verdict)})
         return pd.DataFrame(rows)
 
+    def ownership_table(self) -> pd.DataFrame:
+        """Rights holders by ownership: foreign-funded vs domestic firms on the index and first-level indicators
+        (the city's equal-protection goal), with the gap's CI and verdict."""
+        L = self.lang
+        og = self.store.ownership_gap
+        if og is None:
+            return pd.DataFrame()
+        col = self.store.manifest["unit_column"]
+        og = og[og[col] == self.unit.zh]
+        rows = []
+        for r in og.itertuples():
+            rows.append({t("col.indicator", L): self.q.label(r.node, L) if r.node != "index" else t("col.index", L),
+                         t("ownership.foreign", L): fmt(r.estimate_a), t("ownership.domestic", L): fmt(r.estimate_b),
+                         t("col.difference", L): "–" if r.gap != r.gap else f"{r.gap:+.2f}",
+                         t("col.ci", L): "" if r.gap != r.gap else f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]",
+                         t("col.verdict", L): self._verdict(r.verdict)})
+        return pd.DataFrame(rows)
+
+    def dont_know_table(self, top: int = 5) -> pd.DataFrame:
+        """The items most often answered "don't know" in this unit (all groups): an awareness signal."""
+        L = self.lang
+        col = self.store.manifest["unit_column"]
+        dk = self.store.dont_know
+        dk = dk[(dk[col] == self.unit.zh) & (dk.group == "all")].sort_values("estimate", ascending=False).head(top)
+        return pd.DataFrame({t("col.item", L): [self.q.label(i, L) for i in dk["item"]],
+                             t("col.dk_rate", L): [f"{100 * x:.1f}%" for x in dk.estimate],
+                             t("col.ci", L): [f"{100 * a:.1f}%–{100 * b:.1f}%" for a, b in zip(dk.ci_low, dk.ci_high)],
+                             t("col.n_asked", L): dk.n_asked.astype(int)})
+
     def drivers_data(self) -> pd.DataFrame:
         """City-wide importance of the first-level indicators against this unit's scores, in quadrants split at
         the means (Martilla & James 1977): the table surveykit.analysis.quadrant_chart draws."""
@@ -418,6 +447,16 @@ class DistrictReport:
             (t("prov.responses", L), f"{Path(ri['path']).name} · {ri['rows']} rows · {ri['encoding']} · "
                                      f"sha256 {ri['sha256'][:16]}…"),
             (t("prov.design", L), m["design_summary"]),
+            (t("prov.quality", L), f"{ri.get('rows_read', ri['rows'])} read · {ri['rows']} kept · "
+                                   f"{ri.get('rows_excluded', 0)} excluded · {ri.get('rows_flagged', 0)} flagged"),
+            (t("prov.parameters", L), f"min_n {m['min_n']} · max_rse {m.get('max_rse')} · ranks "
+                                      f"{m.get('analysis', {}).get('ranks', {})} · comparisons "
+                                      f"{m.get('analysis', {}).get('comparisons', {})}"),
+            *([(t("prov.framework", L), f"{self.protection['manifest']['framework']['id']} "
+                                        f"{self.protection['manifest']['framework']['version']} · targets "
+                                        f"{self.protection['manifest']['targets']['id']} "
+                                        f"{self.protection['manifest']['targets']['version']}")]
+              if self.protection is not None else []),
             (t("prov.package", L), f"surveykit {m['surveykit_version']}"),
             (t("prov.computed", L), m["created"]),
         ]
