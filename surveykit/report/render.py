@@ -126,8 +126,11 @@ def render_unit(notebook: str, params: dict, out_html: str, attempts: int = 2, n
             write_atomic(out_html, html)
             return Outcome(name or params["district"], True, out_html, time.perf_counter() - t0, attempt)
         except Exception as exc:  # a failing unit must not stop the others: record and retry once
-            last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            error = last.splitlines()[0][:300]
+            if hasattr(exc, "ename"):  # papermill: the notebook's own exception, e.g. "KeyError: 'x' (cell 5)"
+                error = f"{exc.ename}: {exc.evalue} (cell {getattr(exc, 'exec_count', '?')})"[:300]
+            else:
+                lines = [ln for ln in traceback.format_exception_only(type(exc), exc)[-1].splitlines() if ln.strip()]
+                error = (lines[-1] if lines else type(exc).__name__)[:300]
     return Outcome(name or params["district"], False, None, time.perf_counter() - t0, attempts, error)
 
 
