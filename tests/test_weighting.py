@@ -226,5 +226,6 @@ def test_poststratify_on_two_variables_equals_one_combined_variable(designs):
 
 
 def test_bootstrap_warns_when_later_stages_carry_variance(designs):
-    with pytest.warns(UserWarning, match="first-stage units only"):
-        designs["dclus2_raked"].bootstrap(5, seed=1)
+    with pytest.warns(UserWarning, match="first-stage units only") as caught:
+        reps = designs["dclus2_raked"].bootstrap(5, seed=1)
+    assert len(caught) == 1 and reps.replicates == 5
