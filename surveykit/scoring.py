@@ -79,7 +79,7 @@ def group_codes(q: Questionnaire, data: pd.DataFrame) -> np.ndarray:
                          file=data.attrs.get("source"), column=col)
     s = data[col]
     ids = list(q.group_ids)
-    codes = pd.Categorical(s.astype("string").str.strip(), categories=ids).codes.astype(np.int64)
+    codes = pd.Index(ids).get_indexer(s.astype("string").str.strip()).astype(np.int64)  # -1: unknown or blank
     bad = codes < 0
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
