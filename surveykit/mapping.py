@@ -40,10 +40,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .errors import InputError, SpecError
-from .spec.questionnaire import Item, Questionnaire, Scale
+from .errors import SpecError
+from .spec.questionnaire import Questionnaire, Scale
 from .spec.yamlio import read_yaml, validate_model
 from .units import UNITS
 
@@ -663,7 +663,7 @@ def describe(q: Questionnaire, df: pd.DataFrame, cmap: ColumnMap, values: Sequen
             label = q.label(t) if t != q.groups.column else "group column"
             lines.append(f"  {t} ({label}){why}")
     else:
-        lines.append(f"Every item and the group column are matched.")
+        lines.append("Every item and the group column are matched.")
     opt = [t for t in cmap.missing_roles if t != q.groups.column]
     if opt:
         lines.append("Optional columns not found: " + ", ".join(opt))

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,7 +34,8 @@ import pandas as pd
 from . import __version__
 from .errors import InputError
 from .io import read_table
-from .scoring import group_codes, item_scores, score
+from .io.atomic import atomic_path, write_atomic
+from .scoring import group_codes, score
 from .spec.questionnaire import Questionnaire, load_questionnaire
 from .spec.study import Study
 from .survey.design import Design
@@ -127,7 +126,7 @@ def compute_year(study: Study, year: int, *, questionnaire: Questionnaire | None
         "design_summary": repr(design),
         "tables": {k: {"file": f"{k}.parquet", "rows": int(len(v))} for k, v in tables.items()},
     }
-    _write_text(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+    write_atomic(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
     return out
 
 
@@ -154,16 +153,8 @@ def _analysis_tables(q: Questionnaire, design: Design, df: pd.DataFrame, col: st
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_suffix(".parquet.tmp")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-
-
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
 
 
 def is_current(study: Study, year: int) -> bool:
@@ -217,7 +208,7 @@ def compute_protection_year(study: Study, year: int) -> None:
                        framework=study.path(spec.framework) if spec.framework else None,
                        targets=study.path(spec.targets) if spec.targets else None)
     stamp = study.results_dir / str(year) / "protection_inputs.sha256"
-    _write_text(stamp, protection_inputs_hash(study) or "")
+    write_atomic(stamp, protection_inputs_hash(study) or "")
 
 
 def ensure_results(study: Study, years: list[int] | None = None) -> dict[int, Path]:
@@ -251,7 +242,7 @@ def ensure_results(study: Study, years: list[int] | None = None) -> dict[int, Pa
                                   b.scores_city[["group", "node", "estimate", "se"]]).drop(
                 columns=["verdict_text"], errors="ignore").assign(**{col: "全市"})
             _write_parquet(pd.concat([ch, ch_city], ignore_index=True), out[cur] / "year_change.parquet")
-            _write_text(stamp, key)
+            write_atomic(stamp, key)
     if study.protection is not None:
         want = protection_inputs_hash(study)
         for y in sorted(out):

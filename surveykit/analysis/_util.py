@@ -196,6 +196,14 @@ def finish_tests(out: pd.DataFrame, diff_col: str, *, adjust_method: str, alpha:
     """
     z, p, lo, hi = normal_test(out[diff_col].to_numpy(float), out["se"].to_numpy(float))
     out["ci_low"], out["ci_high"], out["z"], out["p_value"] = lo, hi, z, p
+    return add_verdicts(out, diff_col, p, adjust_method=adjust_method, alpha=alpha, family=family, lang=lang,
+                        change=change)
+
+
+def add_verdicts(out: pd.DataFrame, diff_col: str, p: np.ndarray, *, adjust_method: str, alpha: float, family,
+                 lang: str, change: bool = False) -> pd.DataFrame:
+    """Adjust ``p`` within each family (rows sharing the ``family`` columns; None: the whole table) and add
+    ``p_adj``, ``verdict`` and ``verdict_text`` to ``out`` (in place; returned)."""
     fam = _as_list(family)
     if fam:
         p_adj = np.full(len(out), np.nan)

@@ -350,23 +350,12 @@ def adjust_pvalues(table: pd.DataFrame, *, method: str = "holm", alpha: float = 
     >>> one = compare_to_rest(q, d, "district").query("district == '浦东新区'")             # doctest: +SKIP
     >>> adjust_pvalues(one, method="bh")                                                  # doctest: +SKIP
     """
-    from ._util import adjust as _adjust
-    from ._util import VERDICTS, verdict_codes
+    from ._util import add_verdicts
 
     check_lang(lang)
     diff = next((c for c in ("difference", "change", "gap") if c in table.columns), None)
     if diff is None or "p_value" not in table.columns:
         raise InputError("not a comparison table (needs p_value and difference/change/gap)")
     out = table.copy()
-    p = out["p_value"].to_numpy(float)
-    fam = _as_list(family)
-    if fam:
-        p_adj = np.full(len(out), np.nan)
-        for _, idx in out.groupby(fam, sort=False, dropna=False).indices.items():
-            p_adj[idx] = _adjust(p[idx], method)
-    else:
-        p_adj = _adjust(p, method)
-    out["p_adj"] = p_adj
-    out["verdict"] = verdict_codes(out[diff].to_numpy(float), p_adj, alpha, change=diff == "change")
-    out["verdict_text"] = [VERDICTS[v][lang] for v in out["verdict"]]
-    return out
+    return add_verdicts(out, diff, out["p_value"].to_numpy(float), adjust_method=method, alpha=alpha, family=family,
+                        lang=lang, change=diff == "change")

@@ -34,7 +34,6 @@ XML directly, identically for both engines.
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import html
 import io
 import re

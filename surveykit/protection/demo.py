@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..io.atomic import atomic_path, write_atomic
 from ..errors import InputError
 from ..units import UNITS
 from .cases import (ENFORCEMENT, case_records, check_case_tables, city_summary, derive_indicators,
@@ -266,7 +267,8 @@ def compute_protection(inputs: dict, year: int, *, results_dir: str | Path | Non
             for c in t.columns:  # parquet needs one type per column
                 if t[c].dtype == object:
                     t[c] = t[c].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-            t.to_parquet(folder / f"protection_{name}.parquet", index=False)
+            with atomic_path(folder / f"protection_{name}.parquet") as tmp:
+                t.to_parquet(tmp, index=False)
         from .. import __version__
 
         manifest = {"year": year, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -278,7 +280,7 @@ def compute_protection(inputs: dict, year: int, *, results_dir: str | Path | Non
                     "sobol": {"n": sobol_n, "runs": int(ua.sobol.runs.iloc[0]) if ua.sobol is not None and len(ua.sobol)
                               else 0}, "notes": ua.notes,
                     "tables": {n: {"file": f"protection_{n}.parquet", "rows": int(len(out[n]))} for n in TABLES}}
-        (folder / "protection.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        write_atomic(folder / "protection.json", json.dumps(manifest, ensure_ascii=False, indent=2))
     return out
 
 

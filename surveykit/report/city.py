@@ -67,8 +67,6 @@ class CityReport:
 
     def rank_table(self) -> pd.DataFrame:
         """Every unit's index and first-level ranks, each with its 90% interval (ranks are never shown bare)."""
-        from ..analysis import format_rank
-
         L = self.lang
         rk = self.store.ranks
         rk = rk[rk.group == "all"]

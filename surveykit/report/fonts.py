@@ -62,6 +62,8 @@ import struct
 import tempfile
 import threading
 import importlib.util
+
+from ..io.atomic import write_atomic
 from pathlib import Path
 
 __all__ = [
@@ -383,7 +385,7 @@ def ensure_base_font() -> Path:
         with _file_lock(target.with_name(target.name + ".lock")):  # parallel report workers
             if not target.is_file():
                 log.info("building the CJK base font %s from %s (once per machine)", target, source)
-                _write_bytes_atomic(target, _build_base_truetype(source, _base_codepoints(available)))
+                write_atomic(target, _build_base_truetype(source, _base_codepoints(available)))
         return target
 
 
@@ -402,21 +404,6 @@ def _file_lock(path: Path):
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 @functools.lru_cache(maxsize=4)

@@ -29,12 +29,12 @@ import functools
 import html as html_lib
 import os
 import re
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 from . import fonts
+from ..io.atomic import write_atomic  # noqa: F401  (part of this module's API)
 
 __all__ = [
     "TEMPLATE_DIR",
@@ -454,36 +454,6 @@ def _mark_chapters(document: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Files and guards
 # --------------------------------------------------------------------------------------------
-
-def write_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` so that readers never see a half-written file.
-
-    The text goes to a temporary file in the same directory, is flushed to disk, then renamed
-    over ``path`` (``os.replace``, atomic on POSIX and Windows). An existing file's permissions
-    are kept; a new file gets ``rw-r--r--``. Returns the path.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
-
 
 # A start tag with its attributes (quoted values may contain ">").
 _START_TAG = re.compile(

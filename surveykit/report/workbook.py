@@ -7,12 +7,11 @@ columns sized. Written atomically next to the reports.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from ..io.atomic import atomic_path
 from ..results import YearResults
 
 SHEETS = {
@@ -45,9 +44,7 @@ def write_workbook(store: YearResults, path: str | Path, extra: dict[str, pd.Dat
          ("responses sha256", man["inputs"]["responses"]["sha256"]), ("design", man["design_summary"])]
         + [(f"sheet {name}", SHEETS.get(name, "")) for name in tables],
         columns=["item", "value"])
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".xlsx")
-    os.close(fd)
-    with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+    with atomic_path(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xw:
         for name, df in {"README": readme, **tables}.items():
             df.to_excel(xw, sheet_name=name[:31], index=False)
             ws = xw.sheets[name[:31]]
@@ -55,5 +52,4 @@ def write_workbook(store: YearResults, path: str | Path, extra: dict[str, pd.Dat
             for col_cells in ws.columns:
                 width = max(len(str(c.value)) if c.value is not None else 0 for c in col_cells[:200])
                 ws.column_dimensions[col_cells[0].column_letter].width = min(60, max(8, width + 2))
-    os.replace(tmp, path)
     return path

@@ -140,6 +140,18 @@ def _solve_thetas(steps: list[CalibrationStep], infl: Influence) -> list[np.ndar
     return [t.reshape(m.n_cells, d, k) for t, m in zip(theta, margins)]
 
 
+def _margin_totals(st: Stage, margins: list[Margin]) -> list:
+    """Per margin, the (clusters x cells) sums of its weights ``C diag(psw_m) E_m``: what the calibration term
+    ``psw_m * E_m theta_m`` adds up to in each cluster of stage ``st``."""
+    return [sparse.csr_matrix((m.psw, (st.cluster, m.codes)), shape=(st.n_clusters, m.n_cells)) for m in margins]
+
+
+def _deviations(st: Stage, t: np.ndarray, centred: np.ndarray) -> np.ndarray:
+    """Cluster totals minus their group mean (not centred in lonely-PSU groups under "adjust", as R)."""
+    mean = group_sum(st.parent, st.n_groups, t) / st.n[:, None]
+    return t - np.where(centred[:, None], mean, 0.0)[st.parent]
+
+
 def calibrated_variance(stages: list[Stage], steps: list[CalibrationStep], infl: Influence, lonely_psu: str,
                         max_cells: int = 20_000_000) -> np.ndarray:
     """Variance (n_domains x k) of each domain's estimates under the design, with calibration residuals."""
@@ -152,7 +164,7 @@ def calibrated_variance(stages: list[Stage], steps: list[CalibrationStep], infl:
         if not np.any(scale):
             continue
         part, dom, vals = infl.sums(st.cluster, st.n_clusters)
-        h = [sparse.csr_matrix((m.psw, (st.cluster, m.codes)), shape=(st.n_clusters, m.n_cells)) for m in margins]
+        h = _margin_totals(st, margins)
         chunk = max(1, int(max_cells // max(1, st.n_clusters * k)))
         for lo in range(0, d, chunk):
             hi = min(d, lo + chunk)
@@ -161,9 +173,7 @@ def calibrated_variance(stages: list[Stage], steps: list[CalibrationStep], infl:
             for hm, th in zip(h, theta):
                 t -= hm @ th[:, lo:hi, :].reshape(th.shape[0], -1)
             # every cluster now has a (generally non-zero) total in every domain
-            mean = group_sum(st.parent, st.n_groups, t) / st.n[:, None]
-            mean = np.where(centred[:, None], mean, 0.0)
-            dev = t - mean[st.parent]
+            dev = _deviations(st, t, centred)
             ss = group_sum(st.parent, st.n_groups, dev * dev)
             total[lo:hi] += (scale @ ss).reshape(hi - lo, k)
     return total
@@ -200,12 +210,9 @@ def calibrated_vcov(stages: list[Stage], steps: list[CalibrationStep], z: np.nda
         if not np.any(scale):
             continue
         t = group_sum(st.cluster, st.n_clusters, z)
-        for m, th in zip(margins, theta):
-            hm = sparse.csr_matrix((m.psw, (st.cluster, m.codes)), shape=(st.n_clusters, m.n_cells))
-            t = t - hm @ th.reshape(m.n_cells, k)
-        mean = group_sum(st.parent, st.n_groups, t) / st.n[:, None]
-        mean = np.where(centred[:, None], mean, 0.0)
-        dev = t - mean[st.parent]
+        for hm, th in zip(_margin_totals(st, margins), theta):
+            t = t - hm @ th.reshape(th.shape[0], k)
+        dev = _deviations(st, t, centred)
         out += (dev * scale[st.parent][:, None]).T @ dev
     return out
 

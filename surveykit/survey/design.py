@@ -17,7 +17,7 @@ the domain for that variable (R's ``na.rm=TRUE``); the whole design is kept, so 
 
 from __future__ import annotations
 
-from functools import cached_property, partial
+from functools import partial
 from typing import Iterable, Sequence
 
 import numpy as np
