@@ -13,8 +13,6 @@ import pandas as pd
 
 from .errors import InputError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_QUESTIONNAIRE = REPO_ROOT / "questionnaires" / "ip_protection_satisfaction.yaml"
 DEFAULT_STUDY = Path("data/demo/study.yaml")
 
 
@@ -78,7 +76,8 @@ def cmd_score(args) -> int:
     # summary on stderr (--on-invalid exclude); nothing is dropped silently
     # (strict=False: a missing item column is reported by scoring itself, after the design options are checked;
     # id/unit columns keep their names in the file, which the design options refer to)
-    p = prepare(q, read_table(args.responses), strict=False, rename_standard=False)
+    p = prepare(q, read_table(args.responses), strict=False, rename_standard=False, rules=args.rules,
+                mapping=args.mapping, aliases=args.aliases)
     if not p.ok:
         if args.on_invalid == "refuse":
             raise refusal(p)
@@ -153,25 +152,15 @@ class _MappedFrame:
 
 
 def cmd_demo(args) -> int:
+    from .demo.study import write_demo_study
     from .report.render import render_reports
-    from .results import ensure_results
-    from .spec import load_questionnaire
     from .spec.study import load_study
-    from .synth import write_demo
+    from .workflow import ensure_results
 
-    data_dir = Path(args.data)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    q = load_questionnaire(args.questionnaire)
     years = tuple(args.years)
-    print(f"generating demo data for {', '.join(map(str, years))} in {data_dir}/ ...", file=sys.stderr)
-    write_demo(q, data_dir, years=years, seed=args.seed)
-    for y in years:
-        write_margins(data_dir / f"population_{y}.csv", data_dir / f"margins_{y}.csv")
-    from .protection.demo import write_protection_demo
-
-    write_protection_demo(data_dir / "protection", years, args.seed)
-    study_path = write_demo_study(data_dir, Path(args.questionnaire), years)
-    study = load_study(study_path)
+    print(f"generating demo data for {', '.join(map(str, years))} in {args.data}/ ...", file=sys.stderr)
+    study = load_study(write_demo_study(Path(args.data), years=years, seed=args.seed,
+                                        questionnaire=args.questionnaire))
     print("computing the results store ...", file=sys.stderr)
     ensure_results(study)
     summary = render_reports(study, year=max(years), districts="all", lang=args.lang, out=Path(args.out),
@@ -180,53 +169,26 @@ def cmd_demo(args) -> int:
     return 0 if summary.ok else 1
 
 
-def write_margins(population_csv: Path, out: Path) -> Path:
-    """Raking margins (variable, level, total) from the demo's population counts per unit and group."""
-    pop = pd.read_csv(population_csv, encoding="utf-8-sig")
-    parts = [pop.groupby(col, sort=False)["count"].sum().reset_index().rename(columns={col: "level", "count": "total"})
-             .assign(variable=col) for col in ("district", "group")]
-    pd.concat(parts)[["variable", "level", "total"]].to_csv(out, index=False, encoding="utf-8")
-    return out
+def cmd_init(args) -> int:
+    from .starter import write_starter_study
 
-
-def write_demo_study(data_dir: Path, questionnaire: Path, years) -> Path:
-    """The study file for the demo data: the design the synthetic sample was drawn with."""
-    import os
-
-    rel_q = os.path.relpath(questionnaire.resolve(), data_dir.resolve())
-    lines = [
-        "# Study file written by `surveykit demo` (see surveykit/spec/study.py for the format).",
-        f"questionnaire: {rel_q}",
-        "unit_column: district",
-        "design:",
-        "  weights: weight",
-        "  strata: district",
-        "  psu: [street, respondent_id]   # stage 1: streets/towns; stage 2: respondents",
-        "  fpc: [n_streets, n_frame]      # population sizes per stage",
-        "years:",
-        *[f"  {y}: {{responses: responses_{y}.csv, rake: margins_{y}.csv}}" for y in years],
-        "results: results",
-        "min_n: 30",
-    ]
-    if (data_dir / "protection" / "indicators.csv").exists():
-        lines += ["protection:                      # the protection-level composite (contract 5)",
-                  "  indicators: protection/indicators.csv",
-                  "  cases: protection/cases"]
-    path = data_dir / "study.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    path = write_starter_study(Path(args.folder))
+    print(f"wrote a new study folder: {path.parent}/ (example data: replace it piece by piece)\n"
+          f"render it with: surveykit report --study {path} --year 2026 --district all --out {path.parent}/reports",
+          file=sys.stderr)
+    return 0
 
 
 def cmd_report(args) -> int:
     from .report.render import render_reports
-    from .results import ensure_results
     from .spec.study import load_study
+    from .workflow import ensure_results
 
     study = load_study(args.study)
     if args.year not in study.years:
         raise InputError(f"year {args.year} is not in the study (years: {', '.join(map(str, study.years))})",
                          file=args.study)
-    ensure_results(study)
+    ensure_results(study, recompute=args.recompute)
     summary = render_reports(study, year=args.year, districts=args.district, lang=args.lang, out=Path(args.out),
                              jobs=args.jobs, progress=not args.quiet)
     print(summary.text(), file=sys.stderr)
@@ -288,9 +250,7 @@ def cmd_composite(args) -> int:
                 if c not in survey.columns:
                     raise InputError(f"no column '{c}' (the survey table has unit, estimate, ci_low, ci_high)",
                                      file=args.survey, column=c)
-            from .units import find_unit
-
-            survey["unit"] = [find_unit(str(u).strip()).zh if find_unit(str(u).strip()) else str(u) for u in survey.unit]
+            survey["unit"] = [str(u).strip() for u in survey.unit]
         if survey is None and any(t.source == "survey" for t in tg.targets):
             print("note: no --survey table: the survey targets are 'insufficient data'", file=sys.stderr)
         card = evaluate_targets(tg, values, args.year, survey=survey, units=list(r.units))
@@ -336,21 +296,25 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="generate demo data and render every report")
     d.add_argument("--out", default="reports", help="folder for the reports (default: reports)")
     d.add_argument("--data", default="data/demo", help="folder for the demo data (default: data/demo)")
-    d.add_argument("--questionnaire", default=str(DEFAULT_QUESTIONNAIRE))
+    d.add_argument("--questionnaire", help="questionnaire YAML (default: the one shipped with surveykit)")
     d.add_argument("--years", type=int, nargs="+", default=[2025, 2026])
     d.add_argument("--seed", type=int, default=20251123)
     d.add_argument("--lang", default="zh", choices=["zh", "en"])
     d.add_argument("--jobs", type=int, default=2)
     d.set_defaults(fn=cmd_demo)
 
+    i = sub.add_parser("init", help="write a new study folder (example data) to start your own evaluation")
+    i.add_argument("folder", help="the new folder (must not exist, or be empty)")
+    i.set_defaults(fn=cmd_init)
+
     def quality_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--questionnaire", required=True)
         p.add_argument("--responses", required=True, help="CSV, XLSX or SAV export")
         p.add_argument("--mapping", metavar="MAPPING.yaml", help="explicit column and label mapping")
         p.add_argument("--rules", metavar="RULES.yaml",
-                       help="quality rules (default: questionnaires/quality_rules.yaml; partial files override it)")
+                       help="quality rules (default: the rules shipped with surveykit; partial files override it)")
         p.add_argument("--aliases", metavar="ALIASES.yaml",
-                       help="unit spellings (default: questionnaires/unit_aliases.yaml)")
+                       help="other spellings of the units, e.g. {浦东新区: [浦东, Pudong]} (default: none)")
         p.add_argument("--sheet", help="XLSX sheet (default: the first)")
         p.add_argument("--header-rows", type=int, metavar="N",
                        help="header rows (default: 1, more when merged header cells span rows)")
@@ -379,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("score", help="scores of every item, indicator and the index with SEs")
     s.add_argument("--questionnaire", required=True)
     s.add_argument("--responses", required=True)
+    s.add_argument("--rules", metavar="RULES.yaml", help="quality rules (default: the rules shipped with surveykit)")
+    s.add_argument("--mapping", metavar="MAPPING.yaml", help="explicit column and label mapping")
+    s.add_argument("--aliases", metavar="ALIASES.yaml", help="other spellings of the units (default: none)")
     s.add_argument("--on-invalid", choices=["refuse", "exclude"], default="refuse",
                    help="rows failing a quality rule whose action is exclude: refuse the file (default) or leave "
                         "them out, with a summary on stderr")
@@ -393,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="reports")
     r.add_argument("--study", default=str(DEFAULT_STUDY), help="study file (default: data/demo/study.yaml)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--recompute", action="store_true",
+                   help="recompute the results store even when no input changed")
     r.set_defaults(fn=cmd_report)
 
     c = sub.add_parser("composite", help="the protection-level composite index of a year (contract 5)")

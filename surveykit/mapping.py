@@ -45,10 +45,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .errors import SpecError
 from .spec.questionnaire import Questionnaire, Scale
 from .spec.yamlio import read_yaml, validate_model
-from .units import UNITS
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ALIASES = REPO_ROOT / "questionnaires" / "unit_aliases.yaml"
 
 
 # --- text normalisation ----------------------------------------------------------------------------------------
@@ -186,14 +182,29 @@ class _AliasFile(BaseModel):
         return v
 
 
-_UNIT_PREFIX = re.compile(r"^(?:中国)?(?:上海市|上海|shanghai(?:city|municipality)?)")
 _UNIT_DROP = re.compile(r"[\s'’`\-_·.()\[\]（）【】,，]")
 
 
-def unit_key(name: Any) -> str:
-    """A key for unit names: NFKC, case-folded, without blanks, apostrophes, hyphens, brackets or a 上海(市) prefix."""
+def unit_key(name: Any, prefixes: tuple[str, ...] = ()) -> str:
+    """A key for unit names: NFKC, case-folded, without blanks, apostrophes, hyphens or brackets, and without a
+    leading region name from ``prefixes`` (e.g. the study's ``上海市``/``Shanghai``: ``上海市浦东新区`` -> ``浦东新区``)."""
     s = _UNIT_DROP.sub("", nfkc(str(name)).casefold())
-    return _UNIT_PREFIX.sub("", s) or s
+    for p in prefixes:
+        if s.startswith(p) and len(s) > len(p):
+            return s[len(p):]
+    return s
+
+
+def region_prefixes(*names: str) -> tuple[str, ...]:
+    """The keys of a region's names (and of the Chinese name without its last character, 上海市 -> 上海), longest
+    first, as :func:`unit_key` strips them."""
+    keys = set()
+    for n in names:
+        if n:
+            keys.add(_UNIT_DROP.sub("", nfkc(n).casefold()))
+            if len(n) > 2 and n[-1] in "市省县区州":
+                keys.add(_UNIT_DROP.sub("", nfkc(n[:-1]).casefold()))
+    return tuple(sorted((k for k in keys if k), key=len, reverse=True))
 
 
 @dataclass(frozen=True)
@@ -203,11 +214,12 @@ class UnitAliases:
     canonical: tuple[str, ...]
     table: Mapping[str, str]
     source: str = "(built in)"
+    prefixes: tuple[str, ...] = ()   # region names stripped from the front of a spelling (region_prefixes)
 
     def lookup(self, value: Any) -> str | None:
         if value is None or (isinstance(value, float) and value != value):
             return None
-        return self.table.get(unit_key(value))
+        return self.table.get(unit_key(value, self.prefixes)) or self.table.get(unit_key(value))
 
     def with_extra(self, extra: Mapping[str, str], *, file: str | None = None) -> "UnitAliases":
         """Add spellings (from a mapping YAML) that point to known canonical units."""
@@ -220,25 +232,17 @@ class UnitAliases:
                 raise SpecError(f"'{canon}' is not a known unit (known: {', '.join(self.canonical)})", file=file,
                                 key=f"units.{alias}")
             table[unit_key(alias)] = target
-        return UnitAliases(self.canonical, table, self.source)
+        return UnitAliases(self.canonical, table, self.source, self.prefixes)
 
 
-def builtin_aliases() -> UnitAliases:
-    """Only the names of :mod:`surveykit.units` (slug, Chinese, English)."""
-    table = {unit_key(k): u.zh for u in UNITS for k in (u.zh, u.en, u.slug)}
-    return UnitAliases(tuple(u.zh for u in UNITS), table)
-
-
-def load_aliases(path: str | Path | None = None) -> UnitAliases:
-    """Load the unit alias YAML (default ``questionnaires/unit_aliases.yaml``; the built-in names if it is absent).
+def load_aliases(path: str | Path | None = None, prefixes: tuple[str, ...] = ()) -> UnitAliases:
+    """Load a unit alias YAML (the study's ``quality.aliases``); without one, no spelling is known.
 
     Format: ``units: {浦东新区: [浦东, Pudong, Pudong New Area, ...], ...}``; the canonical name and every alias match
     after :func:`unit_key` normalisation. A spelling listed for two units is an error.
     """
     if path is None:
-        if not DEFAULT_ALIASES.exists():
-            return builtin_aliases()
-        path = DEFAULT_ALIASES
+        return UnitAliases((), {}, "(none)", prefixes)
     data = read_yaml(path)
     spec: _AliasFile = validate_model(_AliasFile, data, path)  # type: ignore[assignment]
     table: dict[str, str] = {}
@@ -251,7 +255,7 @@ def load_aliases(path: str | Path | None = None) -> UnitAliases:
                 raise SpecError(f"'{a}' is listed for both '{table[k]}' and '{canon}'", file=path,
                                 key=f"units.{canon}")
             table[k] = canon
-    return UnitAliases(tuple(spec.units), table, str(path))
+    return UnitAliases(tuple(spec.units), table, str(path), prefixes)
 
 
 # --- answers -> codes -------------------------------------------------------------------------------------------

@@ -63,13 +63,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from .errors import InputError, SpecError
 from .io import read_table
 from .io.readers import blank_rows
+from .resources import default_file
 from .mapping import (AnswerCoder, ColumnMap, Coded, GroupCoder, MappingSpec, Roles, UnitAliases, ValueMap,
                       describe, load_aliases, load_mapping, match_columns, nfkc, show)
 from .spec.questionnaire import Questionnaire
 from .spec.yamlio import read_yaml, validate_model
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_RULES = REPO_ROOT / "questionnaires" / "quality_rules.yaml"
+DEFAULT_RULES = default_file("quality_rules.yaml")
 LOG_COLUMNS = ["row", "respondent_id", "rule", "column", "value", "action"]
 COUNT_COLUMNS = ["rule", "group", "action", "rows"]
 UNKNOWN_GROUP = "unknown"

@@ -5,7 +5,7 @@ of surveykit can be checked against the finite-population values a census would 
 
 The finite population of one year
 ---------------------------------
-* **Strata** are the reporting units (:data:`surveykit.units.UNITS`, 16 districts + 临港新片区).
+* **Strata** are the reporting units (by default the demo's 16 districts + 临港新片区, :data:`surveykit.demo.DEMO_UNITS`).
 * **PSUs** are streets/towns: ``N_h`` per unit (:data:`UNIT_STREETS`, 12 for 黄浦区 and 临港新片区 up to 45
   for 浦东新区). Each street has a frame of ``M_hi`` persons, log-normal around a unit median
   (:data:`UNIT_FRAME_MEDIAN`, clipped to 150..2,500). Streets, their frame sizes and street effects do not
@@ -92,7 +92,8 @@ import numpy as np
 import pandas as pd
 
 from .spec.questionnaire import Questionnaire
-from .units import UNITS
+from .demo import UNITS as DEMO_UNITS  # the demo's reporting units (default strata)
+from .units import Unit
 
 # --- population frame -----------------------------------------------------------------------------
 #: Number of streets/towns (PSUs) per unit.
@@ -225,6 +226,7 @@ class _Frame:
     ownership_cum: np.ndarray      # (U, 4)
     item_difficulty: np.ndarray    # (I,)
     item_special: np.ndarray       # (I,) 0..1
+    units: tuple[Unit, ...] = ()   # the reporting units (strata), in order
 
 
 def _role_shares(group_ids: tuple[str, ...], holder: float, professional: float) -> np.ndarray:
@@ -256,14 +258,14 @@ def _outcome_index(dims: list[str]) -> int | None:
     return len(dims) - 1 if len(dims) >= 2 else None
 
 
-def _build_frame(q: Questionnaire, seed: int) -> _Frame:
+def _build_frame(q: Questionnaire, seed: int, units: tuple[Unit, ...] = DEMO_UNITS) -> _Frame:
     rng = _rng(seed, 0, "frame")
-    n_units = len(UNITS)
+    n_units = len(units)
     dims, item_dim = _first_level(q)
-    unit_streets = np.array([UNIT_STREETS.get(u.slug, DEFAULT_STREETS) for u in UNITS])
+    unit_streets = np.array([UNIT_STREETS.get(u.slug, DEFAULT_STREETS) for u in units])
     street_unit = np.repeat(np.arange(n_units), unit_streets)
     street_no = np.concatenate([np.arange(1, n + 1) for n in unit_streets])
-    medians = np.array([UNIT_FRAME_MEDIAN.get(u.slug, DEFAULT_FRAME_MEDIAN) for u in UNITS], dtype=float)
+    medians = np.array([UNIT_FRAME_MEDIAN.get(u.slug, DEFAULT_FRAME_MEDIAN) for u in units], dtype=float)
     sizes = np.exp(np.log(medians[street_unit]) + FRAME_SDLOG * rng.standard_normal(street_unit.size))
     street_size = np.clip(np.rint(sizes), FRAME_MIN, FRAME_MAX).astype(np.int64)
     street_effect = SD_STREET * rng.standard_normal(street_unit.size)
@@ -284,7 +286,7 @@ def _build_frame(q: Questionnaire, seed: int) -> _Frame:
     gamma = rng.standard_gamma(alpha)
     group_share = gamma / gamma.sum(axis=1, keepdims=True)
     own = np.array([OWNERSHIP_SHARES_FOREIGN_HEAVY if u.slug in FOREIGN_HEAVY else OWNERSHIP_SHARES
-                    for u in UNITS])
+                    for u in units])
     ownership_cum = np.cumsum(own / own.sum(axis=1, keepdims=True), axis=1)
     # items: fixed difficulty; specialisation drives don't-know
     n_items = len(q.items)
@@ -294,7 +296,7 @@ def _build_frame(q: Questionnaire, seed: int) -> _Frame:
     item_special = np.clip(0.5 * rng.uniform(size=n_items) + 0.4 * restricted + 0.3 * technical, 0.0, 1.0)
     return _Frame(street_unit, street_no, street_size, street_effect, unit_streets, unit_effect,
                   unit_dim_effect, year_change, foreign_gap, group_share, ownership_cum, item_difficulty,
-                  item_special)
+                  item_special, tuple(units))
 
 
 # --- the population of one year ---------------------------------------------------------------------
@@ -412,7 +414,7 @@ def _allocate(fr: _Frame, target_n: int) -> tuple[np.ndarray, np.ndarray]:
     to target_n) and numbers of sampled streets ``m_h`` (about 80 interviews per street, at most 75 % of
     the unit's streets, at least 2)."""
     pop = np.bincount(fr.street_unit, weights=fr.street_size)
-    lo, hi = 0.03 * target_n, 0.10 * target_n
+    lo, hi = 0.03 * target_n, max(0.10, 1.5 / len(fr.unit_streets)) * target_n
     n_h = np.sqrt(pop)
     for _ in range(50):  # rescale then clip until the total settles
         n_h = np.clip(n_h * target_n / n_h.sum(), lo, hi)
@@ -467,8 +469,8 @@ def _labels(names: tuple[str, ...], idx: np.ndarray) -> pd.Series:
 def _describe(q: Questionnaire, fr: _Frame, pop: _Population, idx: np.ndarray, year: int) -> dict:
     """The design and person columns for persons ``idx`` (before weight and extras)."""
     s, u = pop.street[idx], pop.unit[idx]
-    slugs = np.array([x.slug for x in UNITS], dtype=object)
-    zh = np.array([x.zh for x in UNITS], dtype=object)
+    slugs = np.array([x.id for x in fr.units], dtype=object)
+    zh = np.array([x.zh for x in fr.units], dtype=object)
     street_ids = np.char.add(np.char.add(slugs[fr.street_unit].astype(str), "-s"),
                              np.char.zfill(fr.street_no.astype(str), 2))
     return {
@@ -489,8 +491,9 @@ def _item_columns(q: Questionnaire, pop: _Population, idx: np.ndarray | slice) -
             for j, item in enumerate(q.items)}
 
 
-def _truth(q: Questionnaire, pop: _Population, year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    n_units, n_groups = len(UNITS), len(q.group_ids)
+def _truth(q: Questionnaire, pop: _Population, year: int,
+           units: tuple[Unit, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n_units, n_groups = len(units), len(q.group_ids)
     cell = pop.unit * n_groups + pop.group
     size = n_units * n_groups
     valid = pop.valid
@@ -515,7 +518,7 @@ def _truth(q: Questionnaire, pop: _Population, year: int) -> tuple[pd.DataFrame,
     value = (100.0 * np.where(rev, hi - mean_code, mean_code - lo) / (hi - lo)).ravel()
     truth = pd.DataFrame({
         "year": np.full(int(keep.sum()), year, dtype=np.int64),
-        "district": pd.Series(np.array([x.zh for x in UNITS], dtype=object)[uu.ravel()[keep]], dtype="str"),
+        "district": pd.Series(np.array([x.zh for x in units], dtype=object)[uu.ravel()[keep]], dtype="str"),
         "group": pd.Series(np.array(groups, dtype=object)[gg.ravel()[keep]], dtype="str"),
         "item": pd.Series(np.array([i.id for i in q.items], dtype=object)[ii.ravel()[keep]], dtype="str"),
         "value": value[keep],
@@ -525,7 +528,7 @@ def _truth(q: Questionnaire, pop: _Population, year: int) -> tuple[pd.DataFrame,
     u2, g2 = np.meshgrid(np.arange(n_units), np.arange(n_groups), indexing="ij")
     population_counts = pd.DataFrame({
         "year": np.full(size, year, dtype=np.int64),
-        "district": pd.Series(np.array([x.zh for x in UNITS], dtype=object)[u2.ravel()], dtype="str"),
+        "district": pd.Series(np.array([x.zh for x in units], dtype=object)[u2.ravel()], dtype="str"),
         "group": pd.Series(np.array(q.group_ids, dtype=object)[g2.ravel()], dtype="str"),
         "count": counts.ravel().astype(np.int64),
     })
@@ -545,10 +548,11 @@ def _check_columns(q: Questionnaire) -> None:
 
 # --- public API --------------------------------------------------------------------------------------
 def generate_year(q: Questionnaire, year: int, *, seed: int = 20251123, target_n: int = 20000,
-                  keep_population: bool = False) -> SynthYear:
+                  keep_population: bool = False, units: tuple[Unit, ...] = DEMO_UNITS) -> SynthYear:
     """Generate the finite population of ``year``, its truth, and a stratified two-stage sample.
 
-    See the module docstring for the model. Deterministic in ``(q, year, seed, target_n)``.
+    See the module docstring for the model. Deterministic in ``(q, year, seed, target_n, units)``; ``units`` are
+    the strata (default: the demo's 17 units; other units get the default street counts and frame sizes).
 
     Example
     -------
@@ -556,7 +560,7 @@ def generate_year(q: Questionnaire, year: int, *, seed: int = 20251123, target_n
     >>> s.responses.groupby("district")["weight"].sum()   # HT estimate of persons per unit  # doctest: +SKIP
     """
     _check_columns(q)
-    fr = _build_frame(q, seed)
+    fr = _build_frame(q, seed, tuple(units))
     pop = _build_population(q, year, seed, fr)
     idx, weight = _sample(fr, pop, year, seed, target_n)
     k = idx.size
@@ -584,7 +588,7 @@ def generate_year(q: Questionnaire, year: int, *, seed: int = 20251123, target_n
     })
     cols.update(_item_columns(q, pop, idx))
     responses = pd.DataFrame(cols)
-    truth, counts = _truth(q, pop, year)
+    truth, counts = _truth(q, pop, year, fr.units)
 
     population = None
     if keep_population:
@@ -636,7 +640,7 @@ def truth_scores(q: Questionnaire, truth_items: pd.DataFrame, population_counts:
 
 
 def write_demo(q: Questionnaire, out_dir: Path, *, years=(2025, 2026), seed: int = 20251123,
-               target_n: int = 20000) -> dict[str, Path]:
+               target_n: int = 20000, units: tuple[Unit, ...] = DEMO_UNITS) -> dict[str, Path]:
     """Write ``responses_<year>.csv``, ``truth_items_<year>.csv``, ``truth_scores_<year>.csv`` (every item, node
     and index, per district and group and "all") and ``population_<year>.csv`` (the population counts per district
     and group) for each year, UTF-8 with BOM; return the paths keyed by file stem (e.g. ``"responses_2026"``).
@@ -645,7 +649,7 @@ def write_demo(q: Questionnaire, out_dir: Path, *, years=(2025, 2026), seed: int
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for year in years:
-        s = generate_year(q, year, seed=seed, target_n=target_n)
+        s = generate_year(q, year, seed=seed, target_n=target_n, units=units)
         truth = truth_scores(q, s.truth_items, s.population_counts)
         for stem, frame in ((f"responses_{year}", s.responses), (f"truth_items_{year}", s.truth_items),
                             (f"truth_scores_{year}", truth), (f"population_{year}", s.population_counts)):

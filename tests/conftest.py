@@ -20,3 +20,9 @@ def api():
         "dclus1": sk.Design(clus1, weights="pw", psu="dnum", fpc="fpc"),
         "dclus2": sk.Design(clus2, psu=["dnum", "snum"], fpc=["fpc1", "fpc2"]),
     }
+
+
+def demo_aliases_path():
+    """The demo study's spellings of Shanghai's districts (no city is built into surveykit)."""
+    from surveykit.resources import demo_file
+    return demo_file("shanghai/unit_aliases.yaml")

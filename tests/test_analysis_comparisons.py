@@ -43,8 +43,8 @@ def test_district_vs_rest_of_city_matches_r(fx, group):
     q, d = fx
     got = compare_to_rest(q, d, "district", units=["A", "B"], nodes=NODES, group=group)
     assert list(got.columns) == ["district", "group", "node", "estimate", "estimate_rest", "difference", "se",
-                                 "ci_low", "ci_high", "z", "p_value", "p_adj", "verdict", "verdict_text", "n",
-                                 "n_rest"]
+                                 "ci_low", "ci_high", "z", "p_value", "p_adj", "ci_low_adj", "ci_high_adj",
+                                 "verdict", "verdict_text", "n", "n_rest"]
     exp = EXP[(EXP["comparison"] == "rest") & (EXP["group"] == group)].rename(columns={"se": "se_r"})
     m = exp.merge(got, on=["district", "group", "node"])
     assert len(m) == 6
@@ -234,3 +234,23 @@ def test_comparisons_are_fast_on_the_demo(demo):
     t2 = time.process_time()
     assert len(c) == 17 * 6 and len(g) == 17 * 3 * 6
     assert t1 - t0 < 5.0 and t2 - t1 < 5.0
+
+
+def test_adjusted_interval_agrees_with_the_adjusted_verdict():
+    """The interval shown beside an adjusted verdict excludes 0 exactly when the verdict is significant; for
+    Bonferroni it is the textbook interval at level 1 - alpha/m (hand value: z_{1-0.05/(2*4)} = 2.4977)."""
+    from scipy.stats import norm
+    from surveykit.analysis._util import add_verdicts
+    rng = np.random.default_rng(3)
+    for method in ("holm", "bh", "bonferroni", "none"):
+        t = pd.DataFrame({"difference": rng.normal(0, 2, 40), "se": rng.uniform(0.5, 1.5, 40),
+                          "fam": np.repeat(["a", "b", "c", "d"], 10)})
+        p = 2 * norm.sf(np.abs(t.difference / t.se))
+        out = add_verdicts(t, "difference", np.asarray(p), adjust_method=method, alpha=0.05, family="fam", lang="en")
+        excludes_zero = (out.ci_low_adj > 0) | (out.ci_high_adj < 0)
+        assert (excludes_zero == (out.p_adj < 0.05)).all(), method
+        assert ((out.verdict != "no_clear_difference") == excludes_zero).all(), method
+    t = pd.DataFrame({"difference": [3.0, 1.0, -0.5, 2.6], "se": [1.0, 1.0, 1.0, 1.0]})
+    p = 2 * norm.sf(np.abs(t.difference))
+    out = add_verdicts(t, "difference", np.asarray(p), adjust_method="bonferroni", alpha=0.05, family=None, lang="en")
+    np.testing.assert_allclose(out.ci_high_adj - t.difference, 2.497705, atol=1e-5)   # z_{1-0.00625}

@@ -11,9 +11,18 @@ import yaml
 from surveykit import load_questionnaire
 from surveykit.cli import main
 from surveykit.errors import SpecError
-from surveykit.mapping import (AnswerCoder, GroupCoder, MappingSpec, Roles, builtin_aliases, id_key, load_aliases,
+from surveykit.mapping import (AnswerCoder, GroupCoder, MappingSpec, Roles, id_key, load_aliases,
                                load_mapping, match_columns, question_keys, strip_numbering)
-from surveykit.units import UNITS
+from surveykit.demo import UNITS
+from surveykit.mapping import region_prefixes
+from surveykit.resources import demo_file
+
+DEMO_ALIASES = demo_file("shanghai/unit_aliases.yaml")   # the demo study's spellings of Shanghai's districts
+PREFIXES = region_prefixes("上海市", "Shanghai")
+
+
+def demo_aliases():
+    return load_aliases(DEMO_ALIASES, PREFIXES)
 
 from .conftest import FIXTURES, ROOT
 
@@ -85,7 +94,7 @@ def test_bad_mapping_files(tmp_path, text, pattern):
 def test_group_and_unit_columns_found_by_their_values():
     df = pd.DataFrame({"A": ["权利人", "社会公众", "Professionals", "权利人"], "B": ["浦东", "Xuhui", "黄浦区", "临港"],
                        "q01": [1, 2, 3, 4]})
-    cmap = match_columns(Q, df, aliases=load_aliases(), groups=GroupCoder(Q))
+    cmap = match_columns(Q, df, aliases=demo_aliases(), groups=GroupCoder(Q))
     assert cmap.column_of("group") == "A" and cmap.match_of("group").how == "values"
     assert cmap.column_of("district") == "B"
 
@@ -138,11 +147,12 @@ SHORT = {"浦东新区": "浦东", "临港新片区": "临港"}
 
 @pytest.mark.parametrize("unit", UNITS, ids=[u.slug for u in UNITS])
 def test_every_unit_and_its_common_spellings(unit):
-    a = load_aliases()
+    a = demo_aliases()
     short = SHORT.get(unit.zh, unit.zh.removesuffix("区"))
     for spelling in (unit.zh, unit.en, unit.slug, short, unit.en.upper(), f"上海市{unit.zh}", f"Shanghai {unit.en}",
                      f" {short} ", unit.slug.capitalize()):
         assert a.lookup(spelling) == unit.zh, spelling
+    assert load_aliases().lookup(unit.zh) is None   # no city is built in: spellings come from the study
 
 
 @pytest.mark.parametrize("spelling, canon", [
@@ -152,7 +162,7 @@ def test_every_unit_and_its_common_spellings(unit):
     ("黄埔区", None), ("", None), (None, None),
 ])
 def test_unit_aliases(spelling, canon):
-    assert load_aliases().lookup(spelling) == canon
+    assert demo_aliases().lookup(spelling) == canon
 
 
 def test_alias_file_errors_and_fallback(tmp_path):
@@ -160,7 +170,8 @@ def test_alias_file_errors_and_fallback(tmp_path):
     p.write_text("units:\n  浦东新区: [浦东]\n  黄浦区: [浦东]\n", encoding="utf-8")
     with pytest.raises(SpecError, match=r"a.yaml, key 'units.黄浦区': '浦东' is listed for both '浦东新区' and '黄浦区'"):
         load_aliases(p)
-    b = builtin_aliases()
+    p.write_text("units:\n  浦东新区: [Pudong New Area]\n", encoding="utf-8")
+    b = load_aliases(p)
     assert b.lookup("Pudong New Area") == "浦东新区" and b.lookup("浦东") is None
     ext = b.with_extra({"浦东": "浦东新区"})
     assert ext.lookup("浦东") == "浦东新区"
@@ -168,8 +179,8 @@ def test_alias_file_errors_and_fallback(tmp_path):
         b.with_extra({"浦西": "浦西新区"})
 
 
-def test_shipped_alias_file_has_every_unit():
-    a = load_aliases()
+def test_demo_alias_file_has_every_demo_unit():
+    a = demo_aliases()
     assert set(a.canonical) == {u.zh for u in UNITS}
 
 
@@ -191,7 +202,8 @@ def _wjx(tmp_path):
 
 def test_map_command_shows_matches_values_and_what_is_missing(tmp_path, capsys):
     p = _wjx(tmp_path)
-    code = main(["map", "--questionnaire", str(FIXTURES / "score" / "questionnaire.yaml"), "--responses", str(p)])
+    code = main(["map", "--questionnaire", str(FIXTURES / "score" / "questionnaire.yaml"), "--responses", str(p),
+                 "--aliases", str(DEMO_ALIASES)])
     out, err = capsys.readouterr()
     assert code == 1  # q09 unmatched
     assert "respondent_id <- '序号'  [name]" in out

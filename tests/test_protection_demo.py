@@ -1,5 +1,5 @@
-"""Demo data (deterministic, plausible), the Monte Carlo and Sobol analysis on it, the computation the demo
-runs (tables written and read back), and the report's tables and sentences."""
+"""Demo data (deterministic, plausible) and the Monte Carlo and Sobol analysis on it. (The year's protection
+computation through a study and the report's tables and sentences: tests/test_reports.py.)"""
 
 import time
 
@@ -7,20 +7,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from surveykit.demo import DEMO_UNITS, UNITS
+from surveykit.demo.protection import write_protection_demo
 from surveykit.protection import build_composite, load_framework, uncertainty_analysis
-from surveykit.protection import report as pr
 from surveykit.protection.cases import case_records, derive_indicators, read_case_tables
-from surveykit.protection.demo import (DEFAULT_FRAMEWORK, TABLES, compute_protection, load_protection,
-                                       satisfaction_values, write_protection_demo)
-from surveykit.protection.values import read_indicator_values
-from surveykit.units import UNITS
+from surveykit.protection.values import CITY, read_indicator_values
+from surveykit.resources import default_file
+
+DEFAULT_FRAMEWORK = default_file("protection_level.yaml")
 
 
-def fake_survey(year):
-    rng = np.random.default_rng(year)
-    est = rng.normal(81, 2, len(UNITS))
-    return pd.DataFrame({"unit": [u.zh for u in UNITS], "estimate": est, "ci_low": est - 1.6,
-                         "ci_high": est + 1.6})
+def satisfaction_values(year):
+    """A made-up satisfaction index per unit as values rows (the survey's part of the composite)."""
+    est = np.random.default_rng(year).normal(81, 2, len(UNITS))
+    return pd.DataFrame({"unit": [u.zh for u in UNITS], "year": year, "indicator": "satisfaction_index",
+                         "value": est})
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +30,9 @@ def demo(tmp_path_factory):
     paths = write_protection_demo(d, years=(2025, 2026), seed=7)
     values = read_indicator_values(paths["indicators"])
     rec = case_records(read_case_tables([paths["cases"]]))
-    allv = pd.concat([values, derive_indicators(rec, values)] +
-                     [satisfaction_values(fake_survey(y), y) for y in (2025, 2026)], ignore_index=True)
-    return d, paths, read_indicator_values(allv)
+    allv = pd.concat([values, derive_indicators(rec, values)] + [satisfaction_values(y) for y in (2025, 2026)],
+                     ignore_index=True)
+    return d, paths, read_indicator_values(allv, units=DEMO_UNITS)
 
 
 def test_demo_files_deterministic_and_plausible(demo, tmp_path):
@@ -41,7 +42,7 @@ def test_demo_files_deterministic_and_plausible(demo, tmp_path):
     again = write_protection_demo(tmp_path, years=(2025, 2026), seed=7)
     assert again["indicators"].read_bytes() == paths["indicators"].read_bytes()
     assert (again["cases"] / "pudong_2026_FY.csv").read_bytes() == (paths["cases"] / "pudong_2026_FY.csv").read_bytes()
-    fy = allv[allv.unit != "全市"].pivot_table(index="year", columns="indicator", values="value", aggfunc="sum")
+    fy = allv[allv.unit != CITY].pivot_table(index="year", columns="indicator", values="value", aggfunc="sum")
     for y in (2025, 2026):
         assert 700 <= fy.loc[y, "trademark_cases"] <= 1800          # city: ~1,050 trademark cases (2022)
         assert 1000 <= fy.loc[y, "ruling_filed"] <= 3000            # city: ~2,040 patent disputes (2022)
@@ -59,7 +60,7 @@ def test_pipeline_on_demo_records_its_repairs(demo):
     assert len(r.units) == 17
     assert set(r.changes[r.changes.step == "impute"].note) == {"previous year (2025)", "mean of the year"}
     t = r.changes[r.changes.step == "treat"]
-    assert ("浦东新区", "punitive_damages_cases") in set(zip(t.unit, t.node))
+    assert ("pudong", "punitive_damages_cases") in set(zip(t.unit, t.node))
     idx = r.index()
     assert idx["rank"].tolist() == sorted(idx["rank"].tolist()) and idx.score.between(0, 100).all()
 
@@ -110,31 +111,3 @@ dimensions:
     assert (ua.ranks.rank_p05 == ua.ranks.rank_p95).all()
     assert np.allclose(ua.sobol.ST, 0) and np.allclose(ua.sobol.S1, 0)
     assert any("no value is missing" in n for n in ua.notes)
-
-
-def test_compute_protection_writes_and_report(demo):
-    d, paths, _ = demo
-    res = d / "results"
-    survey = {y: fake_survey(y) for y in (2025, 2026)}
-    out = compute_protection(paths, 2026, results_dir=res, survey=survey, runs=1000, sobol_n=128, seed=3)
-    back = load_protection(res, 2026)
-    for name in TABLES:
-        assert name in back
-    assert len(back["scores"]) == len(out["scores"]) and back["manifest"]["monte_carlo"]["runs"] == 1000
-    assert set(back["scorecard"].status) <= {"pass", "fail", "not_decisive", "insufficient_data"}
-    assert "全市合计" in set(back["cases"]["单位"])
-    fw = load_framework(DEFAULT_FRAMEWORK)
-    for lang in ("zh", "en"):
-        dt = pr.dimension_table(back, fw, lang)
-        assert len(dt) == 17 and dt.iloc[0, 2] == 1
-        assert pr.indicator_table(back, fw, "黄浦区", lang).shape[0] == len(fw.indicators)
-        assert len(pr.steps_table(back, lang)) == 6 and len(pr.sobol_table(back, lang)) == 5
-        assert len(pr.scorecard_table(back, "黄浦区", lang)) == 5
-        s = pr.unit_sentences(back, fw, "黄浦区", lang)
-        m = pr.method_sentences(back, fw, lang)
-        assert len(s) >= 4 and len(m) >= 5
-    zh = " ".join(pr.unit_sentences(back, fw, "黄浦区", "zh"))
-    idx = back["scores"].query("unit == '黄浦区' and node == 'index'").iloc[0]
-    assert f"{idx.score:.2f} 分" in zh and f"排第 {int(idx['rank'])} 位" in zh and "90% 区间" in zh
-    en = " ".join(pr.unit_sentences(back, fw, "黄浦区", "en"))
-    assert "rank" in en and "acceptance targets" in en

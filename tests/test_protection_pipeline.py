@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from surveykit.demo import DEMO_UNITS
+
 from surveykit.cli import main
 from surveykit.errors import InputError
 from surveykit.protection import Composite, build_composite, load_framework, read_indicator_values
@@ -145,7 +147,7 @@ def test_values_file_errors(tmp_path):
     p = tmp_path / "v.csv"
     p.write_text("unit,year,indicator,value\n黄浦区,2025,x,1\n某某区,2025,x,2\n", encoding="utf-8")
     with pytest.raises(InputError) as e:
-        read_indicator_values(p)
+        read_indicator_values(p, units=DEMO_UNITS)
     assert (e.value.row, e.value.column) == (3, "unit") and "某某区" in e.value.message
     p.write_text("unit,year,indicator,value\n黄浦区,2025,x,1\n徐汇区,2025,x,12件\n", encoding="utf-8")
     with pytest.raises(InputError) as e:
@@ -153,13 +155,13 @@ def test_values_file_errors(tmp_path):
     assert (e.value.row, e.value.column) == (3, "value")
     p.write_text("unit,year,indicator,value\nhuangpu,2025,x,1\n黄浦区,2025,x,2\n", encoding="utf-8")
     with pytest.raises(InputError, match="appears twice \\(rows 2 and 3\\)"):
-        read_indicator_values(p)
+        read_indicator_values(p, units=DEMO_UNITS)
     p.write_text("unit,year,indicator\n黄浦区,2025,x\n", encoding="utf-8")
     with pytest.raises(InputError, match="no column 'value'"):
         read_indicator_values(p)
     p.write_text("unit,year,indicator,value\nPudong New Area,2025,x,\n全市,2025,x,3\n", encoding="utf-8")
-    v = read_indicator_values(p)
-    assert v.unit.tolist() == ["浦东新区", "全市"] and np.isnan(v.value.iloc[0])
+    v = read_indicator_values(p, units=DEMO_UNITS)
+    assert v.unit.tolist() == ["pudong", "all"] and np.isnan(v.value.iloc[0])
 
 
 def run(capsys, *argv):

@@ -8,6 +8,7 @@ import pytest
 
 from surveykit.cli import main
 from surveykit.errors import SpecError
+from surveykit.protection.values import CITY
 from surveykit.protection import evaluate_targets, load_targets, satisfaction_from_scores, scorecard_overall
 
 from .conftest import FIXTURES
@@ -40,7 +41,7 @@ def data():
         rows += [dict(unit=u, year=2026, indicator="withdrawal", value=w),
                  dict(unit=u, year=2026, indicator="closing", value=c),
                  dict(unit=u, year=2026, indicator="repeat", value=r)]
-    rows.append(dict(unit="全市", year=2026, indicator="repeat", value=6.5))
+    rows.append(dict(unit=CITY, year=2026, indicator="repeat", value=6.5))   # the region's own value
     return survey, pd.DataFrame(rows)
 
 

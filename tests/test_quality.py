@@ -17,10 +17,17 @@ from surveykit.cli import main
 from surveykit.errors import InputError, SpecError
 from surveykit.scoring import item_score_matrix
 from surveykit.quality import (COUNT_COLUMNS, DEFAULT_RULES, LOG_COLUMNS, RULE_INFO, QualityConfig, appendix_table,
-                               load_rules, prepare, refusal, validate)
+                               load_rules, refusal, validate)
+from surveykit.quality import prepare as _prepare
 
 from .broken.catalogue import HEADER, ROWS, csv_text
-from .conftest import FIXTURES
+from .conftest import FIXTURES, demo_aliases_path
+
+
+def prepare(*args, **kwargs):
+    """prepare() with the demo study's unit spellings (the test data name Shanghai's districts)."""
+    kwargs.setdefault("aliases", demo_aliases_path())
+    return _prepare(*args, **kwargs)
 
 QPATH = FIXTURES / "score" / "questionnaire.yaml"
 Q = load_questionnaire(QPATH)
@@ -244,6 +251,8 @@ def test_any_bytes_give_a_result_or_one_input_error(raw):
 
 # --- the command line ---------------------------------------------------------------------------------------------
 def run(capsys, *argv):
+    if argv and argv[0] in ("validate", "map", "score") and "--aliases" not in argv:
+        argv = (*argv, "--aliases", demo_aliases_path())
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err

@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 
 import surveykit as sk
-from surveykit.cli import main, write_demo_study, write_margins
+from surveykit.cli import main
+from surveykit.demo.study import write_demo_study
 from surveykit.errors import InputError
 from surveykit.report.html import external_references
 from surveykit.report.render import render_reports
-from surveykit.results import ensure_results, load_results
+from surveykit.results import load_protection, load_results
 from surveykit.spec.study import load_study
-from surveykit.protection.demo import load_protection, write_protection_demo
-from surveykit.synth import write_demo
+from surveykit.workflow import ensure_results
 
 from .browser import check_in_browser, cjk_font_problems
 from .conftest import ROOT
@@ -32,13 +32,7 @@ QUESTIONNAIRE = ROOT / "questionnaires" / "ip_protection_satisfaction.yaml"
 def demo(tmp_path_factory):
     base = tmp_path_factory.mktemp("demo")
     data = base / "data"
-    data.mkdir()
-    q = sk.load_questionnaire(QUESTIONNAIRE)
-    write_demo(q, data, years=(2025, 2026))
-    for y in (2025, 2026):
-        write_margins(data / f"population_{y}.csv", data / f"margins_{y}.csv")
-    write_protection_demo(data / "protection", (2025, 2026))
-    study = load_study(write_demo_study(data, QUESTIONNAIRE, (2025, 2026)))
+    study = load_study(write_demo_study(data, questionnaire=QUESTIONNAIRE))
     ensure_results(study)
     out = base / "reports"
     zh = [render_reports(study, year=2026, districts=d, lang="zh", out=out, jobs=1) for d in ("pudong", "临港新片区")]
@@ -66,7 +60,7 @@ def test_excel_workbook_of_every_table(demo):
     book = pd.read_excel(path, sheet_name=None)
     assert {"README", "scores_unit", "scores_city", "sample", "dont_know", "weights"} <= set(book)
     store = load_results(demo["study"].results_dir, 2026)
-    cols = ["district", "group", "node", "estimate", "se", "ci_low", "ci_high", "n", "suppressed"]
+    cols = ["unit", "group", "node", "estimate", "se", "ci_low", "ci_high", "n", "suppressed"]
     pd.testing.assert_frame_equal(book["scores_unit"][cols], store.scores_unit[cols], check_dtype=False)
     assert {"ranks", "compare_rest", "year_change", "reliability"} <= set(book)
     assert "respondent_id" not in "".join(str(c) for df in book.values() for c in df.columns)
@@ -76,20 +70,20 @@ def test_report_content_matches_the_results_store(demo):
     html = read(demo["out"] / "2026" / "pudong.html")
     store = load_results(demo["study"].results_dir, 2026)
     s = store.scores_unit
-    idx = s[(s.district == "浦东新区") & (s.group == "all") & (s.node == "index")].iloc[0]
+    idx = s[(s.unit == "pudong") & (s.group == "all") & (s.node == "index")].iloc[0]
     assert f"{idx.estimate:.2f}" in html and f"{idx.ci_low:.2f}–{idx.ci_high:.2f}" in html
-    assert "浦东新区2026年知识产权保护社会满意度评估报告" in html
+    assert "浦东新区2026年知识产权保护社会满意度调查评估报告" in html
     for label in ("法律政策", "执法保护", "机制建设", "意识培养", "保护效果", "权利人", "专业人士", "社会公众"):
         assert label in html
-    assert "raked on district (17 levels), group (3 levels)" in html  # the weighting, in the method section
+    assert "校准变量：区（17 类）、受访者群体（3 类）" in html  # the weighting, in words, in the method section
     assert html.count("data:image/png;base64,") == 2  # the first-level chart and the quadrant chart, embedded
 
 
 def test_protection_level_and_scorecard_sections(demo):
     html = read(demo["out"] / "2026" / "pudong.html")
     p = load_protection(demo["study"].results_dir, 2026)
-    idx = p["scores"][(p["scores"].unit == "浦东新区") & (p["scores"].node == "index")].iloc[0]
-    band = p["ranks"][p["ranks"].unit == "浦东新区"].iloc[0]
+    idx = p["scores"][(p["scores"].unit == "pudong") & (p["scores"].node == "index")].iloc[0]
+    band = p["ranks"][p["ranks"].unit == "pudong"].iloc[0]
     assert "知识产权保护水平" in html and f"{idx.score:.2f}" in html
     assert "示范区验收指标" in html
     assert any(v in html for v in ("达标", "未达标", "不确定"))
@@ -99,11 +93,11 @@ def test_protection_level_and_scorecard_sections(demo):
 def test_analysis_sections_use_the_stored_comparisons(demo):
     html = read(demo["out"] / "2026" / "pudong.html")
     store = load_results(demo["study"].results_dir, 2026)
-    rk = store.ranks[(store.ranks.district == "浦东新区") & (store.ranks.node == "index")].iloc[0]
+    rk = store.ranks[(store.ranks.unit == "pudong") & (store.ranks.node == "index")].iloc[0]
     assert f"第{int(rk['rank'])}名（90%区间：第{int(rk.rank_low)}–{int(rk.rank_high)}名）" in html
-    v = store.compare_rest[(store.compare_rest.district == "浦东新区") & (store.compare_rest.node == "index")].iloc[0]
+    v = store.compare_rest[(store.compare_rest.unit == "pudong") & (store.compare_rest.node == "index")].iloc[0]
     assert f"{v.difference:+.2f}" in html
-    ch = store.year_change[(store.year_change.district == "浦东新区") & (store.year_change.group == "all")
+    ch = store.year_change[(store.year_change.unit == "pudong") & (store.year_change.group == "all")
                            & (store.year_change.node == "index")].iloc[0]
     assert f"{ch.change:+.2f}" in html
     for heading in ("与全市其他区比较", "较上年变化", "影响因素与改进重点", "优势与短板", "工作建议", "数据质量与测量信度"):
@@ -113,7 +107,7 @@ def test_analysis_sections_use_the_stored_comparisons(demo):
 
 def test_english_report(demo):
     html = read(demo["base"] / "reports_en" / "2026" / "huangpu.html")
-    assert "Huangpu: IP Protection Social Satisfaction Evaluation 2026" in html
+    assert "Huangpu: IP Protection Social Satisfaction Survey, evaluation 2026" in html
     assert "Law and policy" in html and '<html lang="en"' in html
 
 
@@ -179,9 +173,10 @@ def test_results_store_manifest_has_provenance(demo):
     m = store.manifest
     assert len(m["inputs"]["responses"]["sha256"]) == 64 and m["inputs"]["questionnaire"]["version"] == "2025.1"
     assert m["weighting"]["margins"]["sha256"] and m["weighting"]["history"]
-    final = store.weights[(store.weights.stage == "final") & (store.weights.district != "全市")]
+    final = store.weights[(store.weights.stage == "final") & (store.weights.unit != "all")]
     pop = pd.read_csv(demo["data"] / "population_2026.csv", encoding="utf-8-sig").groupby("district")["count"].sum()
-    assert final.set_index("district")["sum_weights"].to_dict() == pytest.approx(pop.to_dict(), rel=1e-8)
+    ids = pd.read_csv(demo["data"] / "units.csv").set_index("zh")["id"]
+    assert final.set_index("unit")["sum_weights"].to_dict() == pytest.approx(pop.rename(ids).to_dict(), rel=1e-8)
 
 
 def test_same_inputs_same_numbers_same_html(demo, tmp_path):
@@ -224,16 +219,16 @@ def test_render_on_a_dask_cluster(demo, tmp_path):
 def test_city_overview(demo, tmp_path):
     from surveykit.report.render import CITY_NOTEBOOK, render_unit
     out = render_unit(str(CITY_NOTEBOOK), {"year": 2026, "lang": "zh", "results": str(demo["study"].results_dir)},
-                      str(tmp_path / "city.html"), name="city")
+                      str(tmp_path / "city.html"), name="overview")
     assert out.ok, out.error
     html = read(tmp_path / "city.html")
     assert external_references(html) == [] and "Traceback" not in html
     assert html.count("data:image/png;base64,") == 2  # heat-map and trend chart
     s25 = load_results(demo["study"].results_dir, 2025).scores_unit
     s26 = load_results(demo["study"].results_dir, 2026).scores_unit
-    pick = lambda s: s[(s.district == "崇明区") & (s.group == "all") & (s.node == "index")].estimate.iloc[0]  # noqa
+    pick = lambda s: s[(s.unit == "chongming") & (s.group == "all") & (s.node == "index")].estimate.iloc[0]  # noqa
     assert f"{pick(s26) - pick(s25):+.2f}" in html  # the change on last year, from the two stores
-    assert "2026年上海市知识产权保护社会满意度评估：全市概览" in html
+    assert "2026年上海市知识产权保护社会满意度调查：全市概览" in html
 
 
 def test_a_failing_unit_does_not_stop_the_others(demo, tmp_path):
@@ -257,3 +252,30 @@ def test_a_failing_unit_does_not_stop_the_others(demo, tmp_path):
     assert "嘉定区 (生成失败)" in index and 'href="2026/pudong.html"' in index
     man = json.loads(read(tmp_path / "r" / "2026" / "manifest.json"))
     assert man["ok"] is False
+
+
+def test_protection_tables_and_sentences(demo):
+    """The protection-level section's tables and sentences, in both languages, from the store the demo computed."""
+    from surveykit.report import protection as pr
+    from surveykit.report.city import CityReport
+    from surveykit.report.district import DistrictReport
+    res = demo["study"].results_dir
+    back = load_protection(res, 2026)
+    assert {"scores", "ranks", "sobol", "scorecard", "cases", "values"} <= set(back)
+    assert back["manifest"]["monte_carlo"]["runs"] == 1000
+    assert set(back["scorecard"].status) <= {"pass", "fail", "not_decisive", "insufficient_data"}
+    assert "全市合计" in set(back["cases"]["单位"])
+    for lang in ("zh", "en"):
+        city, unit = CityReport(res, 2026, lang), DistrictReport(res, 2026, "huangpu", lang)
+        fw = city.framework()
+        dt = pr.dimension_table(city)
+        assert len(dt) == 17 and dt.iloc[0, 2] == 1
+        assert pr.indicator_table(unit, "huangpu").shape[0] == len(fw.indicators)
+        assert len(pr.sobol_table(city)) == 5 and len(pr.scorecard_table(unit, "huangpu")) == 5
+        assert len(pr.unit_sentences(unit, "huangpu")) >= 4 and len(pr.method_sentences(city)) >= 5
+    unit = DistrictReport(res, 2026, "huangpu", "zh")
+    zh = " ".join(pr.unit_sentences(unit, "huangpu"))
+    idx = back["scores"].query("unit == 'huangpu' and node == 'index'").iloc[0]
+    assert f"{idx.score:.2f} 分" in zh and f"排第 {int(idx['rank'])} 位" in zh and "90% 区间" in zh
+    en = " ".join(pr.unit_sentences(DistrictReport(res, 2026, "huangpu", "en"), "huangpu"))
+    assert "rank" in en and "acceptance targets" in en

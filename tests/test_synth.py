@@ -14,7 +14,7 @@ import pytest
 
 from surveykit import synth
 from surveykit.spec import load_questionnaire
-from surveykit.units import UNITS
+from surveykit.demo import UNITS
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONNAIRE = ROOT / "questionnaires" / "ip_protection_satisfaction.yaml"

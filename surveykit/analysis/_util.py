@@ -200,18 +200,41 @@ def finish_tests(out: pd.DataFrame, diff_col: str, *, adjust_method: str, alpha:
                         change=change)
 
 
+def adjusted_interval(d: np.ndarray, se: np.ndarray, p: np.ndarray, p_adj: np.ndarray, m: np.ndarray,
+                      alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """The interval that agrees with a multiplicity-adjusted verdict: ``d ± z*·se`` with
+    ``z* = Phi^-1(1 - alpha_i/2)`` and ``alpha_i = alpha · p_i / p_adj_i`` (``alpha/m`` when ``p_adj_i`` is 0, or
+    1 -- capped, so not significant whatever the level; ``m`` = the family's size).
+
+    It excludes 0 exactly when ``p_adj_i < alpha``: ``|z_i| > z*  <=>  p_i < alpha p_i / p_adj_i  <=>  p_adj_i <
+    alpha``. For Bonferroni (``p_adj = m p``) it is the Bonferroni interval at level ``1 - alpha/m``; for Holm it is
+    the interval at the step-down level of the comparison's rank (``alpha/(m - j + 1)``, or lower where the
+    adjusted p-values' monotonicity raises ``p_adj``); without adjustment it is the ordinary ``1 - alpha`` interval.
+    Source: the p-value / confidence-interval duality (e.g. Dmitrienko, Tamhane & Bretz 2010, *Multiple Testing
+    Problems in Pharmaceutical Statistics*, sec. 2.6).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = np.where((p_adj > 0) & (p_adj < 1), alpha * p / p_adj, alpha / np.maximum(m, 1))
+        z = norm.ppf(1.0 - level / 2.0)
+    half = z * se
+    return d - half, d + half
+
+
 def add_verdicts(out: pd.DataFrame, diff_col: str, p: np.ndarray, *, adjust_method: str, alpha: float, family,
                  lang: str, change: bool = False) -> pd.DataFrame:
     """Adjust ``p`` within each family (rows sharing the ``family`` columns; None: the whole table) and add
-    ``p_adj``, ``verdict`` and ``verdict_text`` to ``out`` (in place; returned)."""
+    ``p_adj``, the adjusted interval ``ci_low_adj``/``ci_high_adj`` (:func:`adjusted_interval`), ``verdict`` and
+    ``verdict_text`` to ``out`` (in place; returned)."""
     fam = _as_list(family)
-    if fam:
-        p_adj = np.full(len(out), np.nan)
-        for _, idx in out.groupby(fam, sort=False, dropna=False).indices.items():
-            p_adj[idx] = adjust(p[idx], adjust_method)
-    else:
-        p_adj = adjust(p, adjust_method)
+    p_adj, m = np.full(len(out), np.nan), np.ones(len(out))
+    groups = out.groupby(fam, sort=False, dropna=False).indices.values() if fam else [np.arange(len(out))]
+    for idx in groups:
+        p_adj[idx] = adjust(p[idx], adjust_method)
+        m[idx] = np.isfinite(p[idx]).sum()
     out["p_adj"] = p_adj
+    if "se" in out.columns:
+        out["ci_low_adj"], out["ci_high_adj"] = adjusted_interval(out[diff_col].to_numpy(float),
+                                                                  out["se"].to_numpy(float), p, p_adj, m, alpha)
     out["verdict"] = verdict_codes(out[diff_col].to_numpy(float), p_adj, alpha, change=change)
     out["verdict_text"] = [VERDICTS[v][lang] for v in out["verdict"]]
     return out

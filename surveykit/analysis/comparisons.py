@@ -36,7 +36,7 @@ from ..spec.questionnaire import Questionnaire
 from ..survey.design import Design, _as_list
 from ._util import answered_matrix, check_lang, default_nodes, finish_tests, joint_scores, with_columns
 
-TEST_COLUMNS = ["se", "ci_low", "ci_high", "z", "p_value", "p_adj", "verdict", "verdict_text"]
+TEST_COLUMNS = ["se", "ci_low", "ci_high", "z", "p_value", "p_adj", "ci_low_adj", "ci_high_adj", "verdict", "verdict_text"]
 
 
 def _contrast(v: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:

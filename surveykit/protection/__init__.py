@@ -12,7 +12,7 @@ Start here::
 
 Modules: :mod:`.framework` (contract 5 and its loader), :mod:`.values` (the long values file),
 :mod:`.methods` (formulas), :mod:`.pipeline` (the recorded steps), :mod:`.uncertainty`, :mod:`.cases`
-(行政保护案件统计表), :mod:`.scorecard`, :mod:`.report` (report-ready tables and sentences), :mod:`.demo`.
+(行政保护案件统计表), :mod:`.scorecard`. Report text: :mod:`surveykit.report.protection`; demo data: :mod:`surveykit.demo.protection`.
 """
 
 from .cases import (CaseCheck, CaseTable, check_case_tables, city_summary, compile_cases, derive_indicators,

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..units import UNITS, find_unit
+from ..demo import UNITS, find_unit
 
 CATEGORIES = {
     "counterfeit_patent": "假冒专利",

@@ -37,13 +37,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..units import UNITS
 from . import methods as M
 from .framework import Framework
 from .values import CITY
 
 STAGES = ("start", "denominate", "impute", "treat", "normalise", "weight", "aggregate")
-_UNIT_ORDER = {u.zh: k for k, u in enumerate(UNITS)}
 
 METHOD_TEXT = {
     "minmax": "min-max 0-100 across units (goalposts where given)",
@@ -75,7 +73,7 @@ def _panel(framework: Framework, values: pd.DataFrame) -> dict[int, pd.DataFrame
     out = {}
     for y, g in v.groupby("year", sort=True):
         t = g.pivot(index="unit", columns="indicator", values="value")
-        t = t.reindex(sorted(t.index, key=lambda u: _UNIT_ORDER.get(u, 999)))
+        t = t.reindex(pd.unique(g["unit"]))   # units in the order of the values file
         out[int(y)] = t
     return out
 

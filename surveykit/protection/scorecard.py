@@ -41,7 +41,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field
 
 from ..spec.questionnaire import Id, Label
 from ..spec.yamlio import Version, read_yaml, validate_model
-from ..units import UNITS
 from .values import CITY
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
@@ -129,14 +128,8 @@ def evaluate_targets(targets: Targets, values: pd.DataFrame | None, year: int, *
     if values is not None:
         vals = values[values["year"] == year]
     if units is None:
-        found = set()
-        if vals is not None:
-            found |= set(vals.unit)
-        if survey is not None:
-            found |= set(survey.unit)
-        found.discard(CITY)
-        order = {u.zh: k for k, u in enumerate(UNITS)}
-        units = sorted(found, key=lambda u: order.get(u, 999))
+        found = [*(vals.unit if vals is not None else ()), *(survey.unit if survey is not None else ())]
+        units = [u for u in dict.fromkeys(found) if u != CITY]   # in order of appearance
     rows = []
     for t in targets.targets:
         missing_note = ""

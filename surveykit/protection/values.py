@@ -1,8 +1,8 @@
 """The indicator values file: a long table with columns ``unit``, ``year``, ``indicator``, ``value``.
 
 One row per unit, year and variable (indicator or auxiliary variable such as ``market_entities``). Units are
-written as in :mod:`surveykit.units` (Chinese name, slug or English name; stored as the Chinese name); the
-city as a whole may appear as ``全市`` (used by scorecard targets against the city average, never scored).
+kept as written (a study maps them to its unit ids: :func:`surveykit.workflow.protection_values`); the region as a
+whole may appear as ``全市``/``全省`` or ``all`` (used by scorecard targets against the region's average, never scored).
 A blank value is missing (the pipeline's impute step decides what happens); any other non-number is an error.
 Problems raise :class:`~surveykit.errors.InputError` naming the file, row and column.
 """
@@ -15,11 +15,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..units import find_unit
-
 COLUMNS = ("unit", "year", "indicator", "value")
-CITY = "全市"
-_CITY_NAMES = {"全市", "city", "City", "上海市", "shanghai"}
+#: The unit of the region's own rows (the whole region: 全市 / 全省 ...), as the results store names it.
+CITY = "all"
+_CITY_NAMES = {"all", "全市", "全省", "全区", "全县", "city", "City", "region", "Region"}
 
 
 def _unit_name(v) -> str | None:
@@ -28,14 +27,25 @@ def _unit_name(v) -> str | None:
     t = str(v).strip()
     if t in _CITY_NAMES:
         return CITY
-    u = find_unit(t)
-    return u.zh if u else None
+    return t or None
 
 
-def read_indicator_values(source: str | Path | pd.DataFrame) -> pd.DataFrame:
+def _unit_ids(names: pd.Series, unit_set, file, rows) -> pd.Series:
+    found = [CITY if n == CITY else unit_set.find(n) for n in names]
+    for k, (n, u) in enumerate(zip(names, found)):
+        if u is None:
+            raise InputError(f"unknown unit '{n}' (not one of the study's units)", file=file, row=int(rows[k]),
+                             column="unit")
+    return pd.Series([u if u == CITY else u.id for u in found], index=names.index)
+
+
+def read_indicator_values(source: str | Path | pd.DataFrame, *, units=None, region: tuple[str, ...] = ()
+                          ) -> pd.DataFrame:
     """Read and check a values file (CSV/XLSX, see the module docstring) or an in-memory DataFrame.
 
-    Returns columns ``unit`` (Chinese name or ``全市``), ``year`` (int), ``indicator`` (str), ``value`` (float,
+    ``units`` (a :class:`surveykit.units.UnitSet`): every unit must be one of them (by id, Chinese or English name)
+    and is stored as its id; ``region``: more names of the whole region (e.g. ``上海市``). Returns columns ``unit``
+    (as written or the unit's id, ``all`` for the region), ``year`` (int), ``indicator`` (str), ``value`` (float,
     NaN = missing), in file order; ``attrs['source']`` and ``attrs['file_rows']`` say where each row came from.
     """
     if isinstance(source, pd.DataFrame):
@@ -53,12 +63,14 @@ def read_indicator_values(source: str | Path | pd.DataFrame) -> pd.DataFrame:
         if c not in df.columns:
             raise InputError(f"no column '{c}' (a values file has columns {', '.join(COLUMNS)})", file=file,
                              column=c)
-    units = df["unit"].map(_unit_name)
+    unit_set, units = units, df["unit"].map(lambda v: CITY if str(v).strip() in region else _unit_name(v))
     bad = units.isna().to_numpy()
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        raise InputError(f"unknown unit '{df['unit'].iloc[k]}' (use a district's name, e.g. 黄浦区, or 全市 for the "
-                         "city)", file=file, row=int(rows[k]), column="unit")
+        raise InputError("the unit is blank (write the unit's name or id, or 全市/all for the whole region)",
+                         file=file, row=int(rows[k]), column="unit")
+    if unit_set is not None:
+        units = _unit_ids(units, unit_set, file, rows)
     year = pd.to_numeric(df["year"], errors="coerce")
     bad = (year.isna() | (year != year.round())).to_numpy()
     if bad.any():

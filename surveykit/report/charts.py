@@ -1,5 +1,8 @@
 """Charts of the reports (seaborn on matplotlib), with the shipped CJK font so Chinese labels render.
 
+Labels are user strings drawn into an image, so they cannot act as markup; mathtext is off (``$...$`` is shown as
+written) and charts are embedded as PNG.
+
 Each function takes a tidy table prepared by :mod:`surveykit.report.district` (no statistics here) and returns a
 matplotlib Figure; the notebook displays it and nbconvert embeds it as a PNG.
 """
@@ -21,6 +24,7 @@ def setup() -> str:
     family = use_cjk_font()
     sns.set_theme(style="whitegrid", context="notebook", font=family,
                   rc={"axes.unicode_minus": False, "figure.dpi": 110, "savefig.dpi": 110,
+                      "text.parse_math": False,   # labels come from user files: '$' is text, never mathtext
                       "axes.edgecolor": "#cccccc", "grid.color": "#e6e6e6"})
     return family
 

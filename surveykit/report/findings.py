@@ -10,8 +10,8 @@ The rules (stated in every report, "problem-oriented" as the city's plans ask):
 * **S1-S3** the mirror images: highest items, significant rises, significantly above the rest of the city.
 
 Recommendations: each weakness points to an indicator -- W3 and W2 to the indicator itself, W1 to the item's
-second-level indicator; the report recommends that indicator's text from ``questionnaires/recommendations.yaml``
-(a second-level indicator without text falls back to its first-level one). Order: W3 (largest gap), then W2
+second-level indicator; the report recommends that indicator's text from the questionnaire's recommendations file
+(its ``recommendations`` key; a second-level indicator without text falls back to its first-level one). Order: W3 (largest gap), then W2
 (largest drop), then W1 (lowest item); duplicates dropped; at most ``max_recommendations``.
 Nothing here computes a statistic: it selects and orders what the results store holds.
 """
@@ -23,10 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import SpecError
 from ..spec.questionnaire import Questionnaire
 from ..spec.yamlio import read_yaml
-
-RECOMMENDATIONS = Path(__file__).resolve().parents[2] / "questionnaires" / "recommendations.yaml"
 
 
 @dataclass(frozen=True)
@@ -64,9 +63,19 @@ def find(q: Questionnaire, unit_scores: pd.DataFrame, *, changes: pd.DataFrame |
     return pd.DataFrame([f.__dict__ for f in out], columns=["kind", "rule", "node", "value", "reference"])
 
 
-def load_recommendations(path: str | Path = RECOMMENDATIONS) -> dict[str, dict[str, str]]:
+def load_recommendations(path: str | Path) -> dict[str, dict[str, str]]:
+    """A recommendations file: ``recommendations: {<node id>: {zh: ..., en: ...}}``."""
     data = read_yaml(path)
-    return {str(k): dict(v) for k, v in (data.get("recommendations") or {}).items()}
+    recs = data.get("recommendations") if isinstance(data, dict) else None
+    if not isinstance(recs, dict):
+        raise SpecError("expected a mapping 'recommendations: {<node id>: {zh: ..., en: ...}}'", file=path)
+    out = {}
+    for k, v in recs.items():
+        if not isinstance(v, dict) or not isinstance(v.get("zh"), str):
+            raise SpecError("a recommendation needs a text 'zh' (and optionally 'en')", file=path,
+                            key=f"recommendations.{k}")
+        out[str(k)] = {lang: str(x) for lang, x in v.items() if lang in ("zh", "en")}
+    return out
 
 
 def recommend(q: Questionnaire, findings: pd.DataFrame, texts: dict[str, dict[str, str]], lang: str = "zh", *,

@@ -236,7 +236,9 @@ _EMPHASIS_LINE = re.compile(r"^\s*(?P<mark>\*|_)(?!\s)(?P<text>[^*_]+?)(?<!\s)(?
 
 
 def _plain(markdown_text: str) -> str:
-    return re.sub(r"[*_`]", "", markdown_text).strip()
+    """The text of a Markdown heading: our emphasis marks removed, then character references (how user strings
+    are escaped, :mod:`surveykit.report.safe`) decoded -- the template escapes the title once more for HTML."""
+    return html_lib.unescape(re.sub(r"[*_`]", "", markdown_text)).strip()
 
 
 def _take_title_heading(cells: list, title: str | None,
@@ -278,7 +280,7 @@ def _take_title_heading(cells: list, title: str | None,
         emphasis = _EMPHASIS_LINE.match(lines[following])
         paragraph_ends = following + 1 >= len(lines) or not lines[following + 1].strip()
         if emphasis and paragraph_ends:
-            subtitle = emphasis.group("text").strip()
+            subtitle = html_lib.unescape(emphasis.group("text")).strip()
             remove.add(following)
     rest = "\n".join(line for i, line in enumerate(lines) if i not in remove).strip("\n")
     if output is not None:

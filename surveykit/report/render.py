@@ -1,7 +1,7 @@
 """Batch rendering: one papermill run per unit, converted in-process to a self-contained HTML file.
 
 * Parameters are validated against allow-lists *before* papermill injects anything: the unit must be one of the
-  17 known units (its ASCII slug is what is injected), the year one of the study's years, the language zh/en.
+  study's units (its ASCII id is what is injected), the year one of the study's years, the language zh/en.
   Text carrying code is refused with an :class:`~surveykit.errors.InputError` (exit status 2) and no kernel starts.
 * Units run in parallel in worker processes (``jobs``), each with its own kernel; any
   :class:`concurrent.futures.Executor` can be passed instead (e.g. a ``dask.distributed`` client's executor).
@@ -23,12 +23,19 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from ..errors import InputError
+from ..resources import notebook as packaged_notebook
+from ..results import load_results, read_manifest
+from ..spec.questionnaire import load_questionnaire
 from ..spec.study import Study
-from ..units import UNITS, Unit, find_unit
+from ..units import Unit, UnitSet
+from .html import external_references, notebook_to_html, write_atomic
+from .i18n import Phrases, fmt, words
+from .safe import escape
+from .workbook import write_workbook
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "district_report.ipynb"
-CITY_NOTEBOOK = NOTEBOOK.with_name("city_report.ipynb")
-CITY = "city"  # the name of the city overview among the outcomes (its file: <out>/<year>/city.html)
+NOTEBOOK = packaged_notebook("district_report.ipynb")
+CITY_NOTEBOOK = packaged_notebook("city_report.ipynb")
+CITY = "overview"  # the region's overview among the outcomes (its file: <out>/<year>/overview.html)
 LANGS = ("zh", "en")
 
 
@@ -66,21 +73,22 @@ class RenderSummary:
         return "\n".join(lines)
 
 
-def resolve_units(districts: str) -> list[Unit]:
-    """``all``, one unit, or a comma-separated list of units (slug / Chinese / English name); anything else is
-    refused -- this allow-list is what protects the notebook from injected code."""
+def resolve_units(districts: str, units: UnitSet) -> list[Unit]:
+    """``all``, one unit, or a comma-separated list of units (id / Chinese / English name) of the study; anything
+    else is refused -- this allow-list is what protects the notebook from injected code."""
     if districts == "all":
-        return list(UNITS)
-    units = []
+        return list(units)
+    out = []
     for name in str(districts).replace("，", ",").split(","):
-        unit = find_unit(name.strip())
+        unit = units.find(name.strip())
         if unit is None:
             shown = str(districts)[:40] + ("…" if len(str(districts)) > 40 else "")
+            listed = ", ".join(units.ids[:20]) + (", ..." if len(units) > 20 else "")
             raise InputError(f"unknown district {shown!r}: expected 'all' or one or more (comma-separated) of "
-                             f"{', '.join(u.slug for u in UNITS)} (or their Chinese names)")
-        if unit not in units:
-            units.append(unit)
-    return units
+                             f"the study's units: {listed} (or their names)")
+        if unit not in out:
+            out.append(unit)
+    return out
 
 
 def validate_parameters(study: Study, year, lang, districts) -> tuple[int, str, list[Unit]]:
@@ -94,17 +102,18 @@ def validate_parameters(study: Study, year, lang, districts) -> tuple[int, str, 
         raise InputError(f"year {year} is not in the study (years: {', '.join(map(str, study.years))})")
     if lang not in LANGS:
         raise InputError(f"language must be one of {', '.join(LANGS)}, not {str(lang)[:20]!r}")
-    return year, lang, resolve_units(districts)
+    man = read_manifest(study.results_dir, year)
+    if man is None:
+        raise InputError(f"no results store for {year}; compute it first (surveykit report does)",
+                         file=study.results_dir)
+    return year, lang, resolve_units(districts, UnitSet.from_dict(man["setting"]))
 
 
 def render_unit(notebook: str, params: dict, out_html: str, attempts: int = 2, name: str | None = None) -> Outcome:
     """Execute the report notebook for one unit and write its HTML; runs in a worker process."""
-    import papermill as pm
-
-    from .html import external_references, notebook_to_html, write_atomic
-
     import tempfile
 
+    import papermill as pm
     from jupyter_client.manager import KernelManager
 
     t0 = time.perf_counter()
@@ -143,8 +152,6 @@ def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path 
     """
     year, lang, units = validate_parameters(study, year, lang, districts)
     results = study.results_dir
-    if not (results / str(year) / "manifest.json").exists():
-        raise InputError(f"no results store for {year}; compute it first (surveykit report does)", file=results)
     nb_path = Path(notebook or NOTEBOOK)
     if not nb_path.exists():
         raise InputError("report notebook not found", file=nb_path)
@@ -157,8 +164,8 @@ def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path 
         jobs_list.append((str(city_notebook or CITY_NOTEBOOK), {"year": year, "lang": lang, "results": str(results)},
                           str(out / str(year) / f"{CITY}.html"), 2, CITY))
     for u in units:
-        params = {"year": year, "district": u.slug, "lang": lang, "results": str(results)}
-        jobs_list.append((str(nb_path), params, str(out / str(year) / f"{u.slug}.html")))
+        params = {"year": year, "district": u.id, "lang": lang, "results": str(results)}
+        jobs_list.append((str(nb_path), params, str(out / str(year) / f"{u.id}.html")))
     own = executor is None
     if own:
         executor = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(jobs_list))), mp_context=get_context("spawn"))
@@ -178,12 +185,9 @@ def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path 
     finally:
         if own:
             executor.shutdown()
-    order = {CITY: -1, **{u.slug: k for k, u in enumerate(UNITS)}}
-    summary.outcomes.sort(key=lambda o: order.get(o.unit, 99))
+    order = {CITY: -1, **{u.id: k for k, u in enumerate(units)}}
+    summary.outcomes.sort(key=lambda o: order.get(o.unit, len(order)))
     summary.index = str(write_index(study, year, lang, out, summary))
-    from ..results import load_results
-    from .workbook import write_workbook
-
     summary.workbook = str(write_workbook(load_results(study.results_dir, year),
                                           out / str(year) / f"surveykit_tables_{year}.xlsx"))
     summary.seconds = time.perf_counter() - t0
@@ -193,7 +197,6 @@ def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path 
 
 def _write_run_manifest(path: Path, study: Study, summary: RenderSummary) -> None:
     from .. import __version__
-    from .html import write_atomic
 
     man = {
         "year": summary.year, "lang": summary.lang, "surveykit_version": __version__,
@@ -206,56 +209,63 @@ def _write_run_manifest(path: Path, study: Study, summary: RenderSummary) -> Non
 
 
 def write_index(study: Study, year: int, lang: str, out: Path, summary: RenderSummary) -> Path:
-    """``<out>/index.html``: the city index and a link to every unit's report, in the report theme."""
+    """``<out>/index.html``: for every year with reports in ``out`` (newest first), the region's index and a link to
+    every unit's report, in the report theme. Every name is escaped (:func:`surveykit.report.safe.escape`)."""
     import nbformat as nbf
 
-    from ..results import load_results
-    from ..spec.questionnaire import load_questionnaire
-    from .html import notebook_to_html, write_atomic
-    from .i18n import fmt, t
+    years = sorted({int(p.name) for p in out.iterdir() if p.is_dir() and p.name.isdigit()} | {year}, reverse=True)
+    man = read_manifest(study.results_dir, year)
+    q = load_questionnaire(man["inputs"]["questionnaire"]["path"])
+    p = Phrases(lang, {**words(man["setting"], lang), "subject": q.title.get(lang)})
+    title = p.t("index.title")
+    cells = [nbf.v4.new_markdown_cell(f"# {p.md('index.title')}\n\n{p.md('index.lead')}")]
+    for y in years:
+        if read_manifest(study.results_dir, y) is None:
+            continue
+        head, table = _index_year(study, y, lang, out, summary if y == year else None)
+        cells += [nbf.v4.new_markdown_cell(head),
+                  nbf.v4.new_code_cell("", outputs=[nbf.v4.new_output("display_data", data={"text/html": table})])]
+    nb = nbf.v4.new_notebook()
+    nb.cells = cells
+    path = out / "index.html"
+    write_atomic(str(path), notebook_to_html(nb, lang=lang, title=title))
+    return path
 
+
+def _index_year(study: Study, year: int, lang: str, out: Path, summary: RenderSummary | None) -> tuple[str, str]:
+    """One year of the index: a heading with the region's index and the overview link, and the table of units."""
     store = load_results(study.results_dir, year)
     q = load_questionnaire(store.manifest["inputs"]["questionnaire"]["path"])
-    col = store.manifest["unit_column"]
+    p = Phrases(lang, {**words(store.setting, lang), "subject": q.title.get(lang)})
+    units = UnitSet.from_dict(store.setting)
     su = store.scores_unit
-    idx = su[(su.node == "index") & (su.group == "all")].set_index(col)
-    city = store.scores_city
-    c = city[(city.node == "index") & (city.group == "all")].iloc[0]
-    done = {o.unit: o for o in summary.outcomes}
-
-    def esc(s: str) -> str:
-        return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-    rows = []
-    for u in UNITS:
-        name = esc(u.name(lang))
-        o = done.get(u.slug)
-        # link every report of the year that exists (earlier runs too), unless this run failed to render it
-        exists = (out / str(year) / f"{u.slug}.html").exists()
-        link = (f"{name} ({esc(t('index.failed', lang))})" if o and not o.ok else
-                f'<a href="{year}/{u.slug}.html">{name}</a>' if exists else name)
-        if u.zh in idx.index:
-            r = idx.loc[u.zh]
-            sup = bool(r["suppressed"])
-            score = esc(t("suppressed", lang)) if sup else fmt(r["estimate"])
-            ci = "" if sup else f"{fmt(r['ci_low'])}–{fmt(r['ci_high'])}"
-            band = "" if sup else esc(q.band(r["estimate"]).label.get(lang))
-            n = int(r["n"])
-        else:
-            score, ci, band, n = "–", "", "", 0
-        rows.append(f"<tr><td>{link}</td><td class='num'>{score}</td><td class='num'>{ci}</td><td>{band}</td>"
-                    f"<td class='num'>{n}</td></tr>")
-    head = "".join(f"<th>{esc(t(k, lang))}</th>" for k in ("col.unit", "col.index", "col.ci", "col.band", "col.n"))
+    idx = su[(su.node == "index") & (su.group == "all")].set_index("unit")
+    c = store.scores_city
+    c = c[(c.node == "index") & (c.group == "all")].iloc[0]
+    failed = {o.unit for o in (summary.outcomes if summary else []) if not o.ok}
+    rows = [_index_row(p, u, year, out, idx, failed, q, lang) for u in units]
+    head = "".join(f"<th>{escape(p.t(k))}</th>" for k in ("col.unit", "col.index", "col.ci", "col.band", "col.n"))
     table = f'<table class="sk-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-    nb = nbf.v4.new_notebook()
-    title = t("index.title", lang, year=year)
-    city_link = (f"\n\n[{t('index.city_report', lang)}]({year}/{CITY}.html)"
-                 if (out / str(year) / f"{CITY}.html").exists() and not (CITY in done and not done[CITY].ok) else "")
-    nb.cells = [nbf.v4.new_markdown_cell(f"# {title}\n\n{t('index.lead', lang)}\n\n"
-                                         + t("index.city", lang, score=fmt(c["estimate"]), low=fmt(c["ci_low"]),
-                                             high=fmt(c["ci_high"])) + city_link),
-                nbf.v4.new_code_cell("", outputs=[nbf.v4.new_output("display_data", data={"text/html": table})])]
-    html = notebook_to_html(nb, lang=lang, title=title)
-    path = out / "index.html"
-    write_atomic(str(path), html)
-    return path
+    overview = out / str(year) / f"{CITY}.html"
+    link = (f"\n\n[{p.md('index.city_report')}]({year}/{CITY}.html)"
+            if overview.exists() and CITY not in failed else "")
+    text = (f"## {p.md('index.year', year=year)}\n\n"
+            + p.md("index.city", score=fmt(c["estimate"]), low=fmt(c["ci_low"]), high=fmt(c["ci_high"])) + link)
+    return text, table
+
+
+def _index_row(p: Phrases, u: Unit, year: int, out: Path, idx, failed: set, q, lang: str) -> str:
+    name = escape(u.name(lang))
+    exists = (out / str(year) / f"{u.id}.html").exists()
+    link = (f"{name} ({escape(p.t('index.failed'))})" if u.id in failed else
+            f'<a href="{year}/{u.id}.html">{name}</a>' if exists else name)
+    score, ci, band, n = "–", "", "", 0
+    if u.id in idx.index:
+        r = idx.loc[u.id]
+        sup = bool(r["suppressed"])
+        score = escape(p.t("suppressed")) if sup else fmt(r["estimate"])
+        ci = "" if sup else f"{fmt(r['ci_low'])}–{fmt(r['ci_high'])}"
+        band = "" if sup else escape(q.band(r["estimate"]).label.get(lang))
+        n = int(r["n"])
+    return (f"<tr><td>{link}</td><td class='num'>{score}</td><td class='num'>{ci}</td><td>{band}</td>"
+            f"<td class='num'>{n}</td></tr>")

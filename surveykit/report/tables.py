@@ -1,4 +1,5 @@
-"""HTML tables for the reports: escaped text, numbers right-aligned, a class the report theme styles."""
+"""HTML tables for the reports: every cell and header escaped (:func:`surveykit.report.safe.escape`), numbers
+right-aligned, a class the report theme styles."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import re
 
 import pandas as pd
 from IPython.display import HTML
+
+from .safe import escape
 
 _NUMBER = re.compile(r"^[+\-−]?\d[\d,]*(\.\d+)?(%|–[+\-]?\d[\d,]*(\.\d+)?)?$")
 
@@ -25,11 +28,10 @@ def html_table(df: pd.DataFrame, *, caption: str | None = None) -> HTML:
     df = format_numbers(df)
     def cell(v) -> str:
         s = "" if v is None or (isinstance(v, float) and v != v) else str(v)
-        esc = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         cls = ' class="num"' if _NUMBER.match(s.replace(" ", "")) else ""
-        return f"<td{cls}>{esc}</td>"
+        return f"<td{cls}>{escape(s)}</td>"
 
-    head = "".join(f"<th>{str(c).replace('&', '&amp;').replace('<', '&lt;')}</th>" for c in df.columns)
+    head = "".join(f"<th>{escape(c)}</th>" for c in df.columns)
     body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in df.itertuples(index=False))
-    cap = f"<caption>{caption}</caption>" if caption else ""
+    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
     return HTML(f'<table class="sk-table">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')

@@ -141,6 +141,14 @@ DEFAULT_BANDS = (
 )
 
 
+class Roles(BaseModel):
+    """What some nodes stand for: ``outcome`` is the node of overall satisfaction (drivers and
+    importance-performance explain it by the other indicators); absent, those analyses are left out."""
+
+    model_config = _FROZEN
+    outcome: str | None = None
+
+
 class Questionnaire(BaseModel):
     """Contract 1. Load with :func:`load_questionnaire`; the object is immutable."""
 
@@ -152,6 +160,9 @@ class Questionnaire(BaseModel):
     groups: Groups
     indicators: tuple[Node, ...] = Field(min_length=1)
     bands: tuple[Band, ...] = DEFAULT_BANDS  # extension of contract 1: optional, wording bands of the reports
+    roles: Roles = Roles()                   # extension: what some nodes stand for (the outcome node)
+    recommendations: str | None = None       # extension: file of recommendation texts per node (relative path)
+    source: Path | None = None               # the file it was read from (set by load_questionnaire)
 
     @field_validator("bands")
     @classmethod
@@ -204,7 +215,18 @@ class Questionnaire(BaseModel):
                 if g not in group_ids:
                     raise ValueError(f"item '{item.id}' names group '{g}', which is not declared in groups.levels "
                                      f"({', '.join(group_ids)})")
+        out = self.roles.outcome
+        if out is not None and out not in {n.id for n in self.nodes}:
+            raise ValueError(f"roles.outcome names '{out}', which is not an indicator node of the tree")
         return self
+
+    @property
+    def recommendations_path(self) -> Path | None:
+        """The recommendations file, relative to the questionnaire file (None when the questionnaire has none)."""
+        if self.recommendations is None:
+            return None
+        p = Path(self.recommendations)
+        return p if p.is_absolute() or self.source is None else (self.source.parent / p).resolve()
 
     # --- navigation -------------------------------------------------------------------------------
     @cached_property
@@ -302,9 +324,11 @@ def load_questionnaire(path: str | Path) -> Questionnaire:
     ['law', 'enforcement', 'mechanism', 'awareness', 'outcome']
     """
     data = read_yaml(path)
+    if isinstance(data, dict):
+        data = {**data, "source": Path(path).resolve()}
     q = validate_model(Questionnaire, data, path)
     return q  # type: ignore[return-value]
 
 
-__all__ = ["Band", "DEFAULT_BANDS", "Label", "Scale", "GroupLevel", "Groups", "Item", "Node", "Questionnaire", "load_questionnaire",
+__all__ = ["Band", "DEFAULT_BANDS", "Label", "Scale", "GroupLevel", "Groups", "Item", "Node", "Questionnaire", "Roles", "load_questionnaire",
            "SpecError"]

@@ -1,35 +1,127 @@
-"""The study file: which questionnaire, which response file per year, and the sampling design.
+"""The study file: the whole setting of one evaluation -- who is evaluated, with which questionnaire, from which
+responses, with which design, and how the reports name things.
 
-An evaluator's whole setting lives in one small YAML file (``surveykit demo`` writes one for the demo data)::
+Nothing of one evaluation lives in code: the reporting units, the region's name and the words for its units, the
+subgroup comparisons policy asks for, the questionnaire and the sampling design all come from here (``surveykit
+init`` writes a commented example; ``surveykit demo`` writes the demo's)::
 
-    questionnaire: ../../questionnaires/ip_protection_satisfaction.yaml   # paths are relative to this file
-    unit_column: district            # column holding the reporting unit (Chinese name, e.g. 浦东新区)
-    design:                          # the arguments of sk.Design
+    region: {zh: 上海市, en: Shanghai, kind: {zh: 市, en: city}}   # kind: what the region is (全市, "the city")
+    unit_kind: {zh: 区, en: district}     # what the units are called (a unit may have its own `kind`)
+    units: units.csv                      # or a list of {id, zh, en[, kind]}; without it: the values in the data
+    questionnaire: questionnaire.yaml     # paths are relative to this file
+    unit_column: district                 # column holding the reporting unit (its id, Chinese or English name)
+    design:                               # the arguments of sk.Design
       weights: weight
       strata: district
-      psu: [street, respondent_id]   # stage 1 streets, stage 2 respondents
-      fpc: [n_streets, n_frame]      # population sizes per stage
+      psu: [street, respondent_id]        # stage 1 streets, stage 2 respondents
+      fpc: [n_streets, n_frame]           # population sizes per stage
       lonely_psu: fail
     years:
       2025: {responses: responses_2025.csv, rake: margins_2025.csv}   # rake: optional population margins
       2026: {responses: responses_2026.csv, rake: margins_2026.csv}
-    results: ../results              # where the results store is written
-    min_n: 30                        # estimates from fewer respondents are suppressed in reports
-    max_rse: 0.30                    # ... and those with a relative standard error above 30%
-    protection:                      # optional: the protection-level composite (contract 5)
+    comparisons:                          # optional subgroup comparisons (e.g. equal protection)
+      - id: ownership
+        group: holder                     # the respondent group it applies to (optional: all respondents)
+        column: ownership
+        a: {levels: [foreign, jv], label: {zh: 外资/合资企业, en: Foreign-funded firms}}
+        b: {levels: [state, private], label: {zh: 内资企业, en: Domestic firms}}
+        title: {zh: 按企业所有制（权利人）：同等保护, en: "Rights holders by ownership: equal protection"}
+    results: results                      # where the results store is written
+    min_n: 30                             # estimates from fewer respondents are suppressed in every output
+    max_rse: 0.30                         # ... and those with a relative standard error above 30%
+    protection:                           # optional: the protection-level composite (contract 5)
       indicators: protection/indicators.csv
       cases: protection/cases
 """
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..errors import InputError
+from ..units import Unit, UnitSet, Words, check_unit_id
 from .yamlio import read_yaml, validate_model
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(BaseModel):
+    """A bilingual text (``en`` falls back to ``zh``)."""
+
+    model_config = _STRICT
+    zh: str = Field(min_length=1)
+    en: str | None = None
+
+    def get(self, lang: str = "zh") -> str:
+        return self.en if lang == "en" and self.en else self.zh
+
+
+class Noun(BaseModel):
+    """A noun in both languages, e.g. ``{zh: 区, en: district}``; ``en_plural`` when not regular."""
+
+    model_config = _STRICT
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    en_plural: str | None = None
+
+    def words(self) -> Words:
+        return Words(self.zh, self.en, self.en_plural)
+
+
+class Region(BaseModel):
+    """The region evaluated: its name and what it is (its ``kind`` gives 全市/全省 and "the city"/"the province")."""
+
+    model_config = _STRICT
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    kind: Noun | None = None
+
+    def kind_words(self) -> Words:
+        if self.kind is not None:
+            return self.kind.words()
+        last = self.zh[-1]
+        return Words(last, {"市": "city", "省": "province", "县": "county", "州": "prefecture"}.get(last, "region"))
+
+
+class UnitEntry(BaseModel):
+    model_config = _STRICT
+    id: str
+    zh: str = Field(min_length=1)
+    en: str | None = None
+    kind: Noun | None = None
+
+    def unit(self, file=None) -> Unit:
+        return Unit(check_unit_id(self.id, file=file), self.zh.strip(), (self.en or self.zh).strip(),
+                    self.kind.words() if self.kind else None)
+
+
+class Subset(BaseModel):
+    model_config = _STRICT
+    levels: tuple[str, ...] = Field(min_length=1)
+    label: Text
+
+
+class Comparison(BaseModel):
+    """A declared subgroup comparison: respondents whose ``column`` is in ``a.levels`` against those in
+    ``b.levels`` (within ``group`` when given), on the index and first-level indicators, in every unit."""
+
+    model_config = _STRICT
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    column: str = Field(min_length=1)
+    a: Subset
+    b: Subset
+    group: str | None = None
+    title: Text | None = None
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> "Comparison":
+        both = set(self.a.levels) & set(self.b.levels)
+        if both:
+            raise ValueError(f"level(s) {sorted(both)} are on both sides of comparison '{self.id}'")
+        return self
 
 
 class DesignSpec(BaseModel):
@@ -57,39 +149,54 @@ class ProtectionSpec(BaseModel):
     model_config = _STRICT
     indicators: str                  # long CSV: unit, year, indicator, value
     cases: str | None = None         # folder (or file) of 行政保护案件统计表
-    framework: str | None = None     # default: questionnaires/protection_level.yaml
-    targets: str | None = None       # default: questionnaires/demo_zone_targets.yaml
+    framework: str | None = None     # default: the framework shipped with surveykit (protection_level.yaml)
+    targets: str | None = None       # default: the targets shipped with surveykit (demo_zone_targets.yaml)
 
 
 class QualitySpec(BaseModel):
     """How responses are read and checked (surveykit.quality.prepare); every key optional."""
 
     model_config = _STRICT
-    rules: str | None = None         # default: questionnaires/quality_rules.yaml
+    rules: str | None = None         # default: the rules shipped with surveykit (quality_rules.yaml)
     mapping: str | None = None       # explicit column / label mapping YAML (surveykit map --out)
-    aliases: str | None = None       # default: questionnaires/unit_aliases.yaml
+    aliases: str | None = None       # other spellings of the units (default: none)
     id_column: str = "respondent_id"
     duration_column: str = "duration_sec"
 
 
 class Study(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True,
+                              ignored_types=(cached_property,))
     questionnaire: str
+    region: Region = Region(zh="本地区", en="the region", kind=Noun(zh="地区", en="region"))
+    unit_kind: Noun = Noun(zh="单位", en="unit")
+    units: str | list[UnitEntry] | None = None
     unit_column: str = "district"
     design: DesignSpec = DesignSpec()
     years: dict[int, YearSpec] = Field(min_length=1)
+    comparisons: tuple[Comparison, ...] = ()
     results: str = "results"
     min_n: int = Field(default=30, ge=1)
     max_rse: float | None = Field(default=0.30, gt=0)   # and estimates with a larger relative SE
     protection: ProtectionSpec | None = None
     quality: QualitySpec = QualitySpec()
     base: Path = Path(".")
+    file: Path | None = None
 
     @field_validator("years", mode="before")
     @classmethod
     def _int_years(cls, v):
         if isinstance(v, dict):
             return {int(k) if str(k).isdigit() else k: x for k, x in v.items()}
+        return v
+
+    @field_validator("comparisons")
+    @classmethod
+    def _unique_comparisons(cls, v):
+        ids = [c.id for c in v]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"comparison id(s) {dup} used twice")
         return v
 
     def path(self, rel: str) -> Path:
@@ -107,11 +214,57 @@ class Study(BaseModel):
     def responses_path(self, year: int) -> Path:
         return self.path(self.years[year].responses)
 
+    def declared_units(self) -> UnitSet | None:
+        """The units the study lists (inline or in the CSV it names); None when the data decide."""
+        if self.units is None:
+            return None
+        kind = self.unit_kind.words()
+        if isinstance(self.units, str):
+            return _units_csv(self.path(self.units), kind)
+        return _unit_set([u.unit(self.file) for u in self.units], kind, self.file)
+
+
+def _unit_set(units: list[Unit], kind: Words, file) -> UnitSet:
+    if not units:
+        raise InputError("the study lists no units", file=file, key="units")
+    try:
+        return UnitSet(tuple(units), kind)
+    except InputError as exc:
+        raise InputError(exc.message, file=file, key="units") from None
+
+
+def _units_csv(path: Path, kind: Words) -> UnitSet:
+    """A units CSV: columns ``id``, ``zh``, optional ``en``, ``kind_zh``, ``kind_en`` (one unit per row, in order)."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise InputError("the units file named by the study does not exist", file=path)
+    if path.stat().st_size > 10_000_000:
+        raise InputError(f"the units file is {path.stat().st_size:,} bytes; a units list is expected to be small",
+                         file=path)
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    for col in ("id", "zh"):
+        if col not in df.columns:
+            raise InputError(f"no column '{col}' (a units file has id, zh, en[, kind_zh, kind_en])", file=path,
+                             column=col)
+    units = []
+    for k, r in enumerate(df.to_dict("records")):
+        try:
+            uid = check_unit_id(r["id"].strip())
+        except InputError as exc:
+            raise InputError(exc.message, file=path, row=k + 2, column="id") from None
+        if not r["zh"].strip():
+            raise InputError("empty name", file=path, row=k + 2, column="zh")
+        kz, ke = r.get("kind_zh", "").strip(), r.get("kind_en", "").strip()
+        units.append(Unit(uid, r["zh"].strip(), (r.get("en") or r["zh"]).strip(),
+                          Words(kz, ke or kz) if kz else None))
+    return _unit_set(units, kind, path)
+
 
 def load_study(path: str | Path) -> Study:
     """Load a study YAML file; paths inside it are relative to the file."""
     path = Path(path)
     data = read_yaml(path)
     if isinstance(data, dict):
-        data = {**data, "base": path.resolve().parent}
+        data = {**data, "base": path.resolve().parent, "file": path}
     return validate_model(Study, data, path)  # type: ignore[return-value]

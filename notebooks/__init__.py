@@ -1,0 +1,1 @@
+"""Package data: the report notebooks executed by papermill (read with importlib.resources)."""

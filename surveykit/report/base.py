@@ -1,0 +1,106 @@
+"""What every report page reads first: a year's results store, the study's setting recorded in it (region, units,
+wording, comparisons), the questionnaire, and the phrases of the page's language.
+
+Nothing here computes a statistic; it selects, labels and formats what the store holds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..protection.framework import load_framework
+from ..results import REGION, YearResults, load_protection, load_results
+from ..spec.questionnaire import Questionnaire, load_questionnaire
+from ..units import Unit, UnitSet
+from .i18n import Phrases, fmt, words
+
+
+class StoreView:
+    """One year's store, seen in one language."""
+
+    def __init__(self, results: str | Path, year: int, lang: str = "zh", unit: Unit | None = None):
+        self.results = Path(results)
+        self.year = int(year)
+        self.lang = lang
+        self.store: YearResults = load_results(self.results, self.year)
+        self.setting: dict = self.store.manifest["setting"]
+        self.units = UnitSet.from_dict(self.setting)
+        self.q: Questionnaire = load_questionnaire(self.store.manifest["inputs"]["questionnaire"]["path"])
+        own = None if unit is None else self.units.kind_of(unit)
+        self.p = Phrases(lang, {**words(self.setting, lang, None if own is None else {"zh": own.zh, "en": own.en}),
+                                "subject": self.q.title.get(lang)})
+        self.min_n = int(self.setting["min_n"])
+        self.max_rse = self.setting.get("max_rse")
+
+    # --- names ------------------------------------------------------------------------------------------------
+    def unit_name(self, uid: str) -> str:
+        if uid == REGION:
+            return self.p.words["whole"]
+        u = self.units.find(uid)
+        return u.name(self.lang) if u is not None else str(uid)
+
+    def label(self, node: str) -> str:
+        """An indicator's label or an item's text; ``index`` is the satisfaction index."""
+        return self.p.t("col.index") if node == "index" else self.q.label(node, self.lang)
+
+    def group_label(self, gid: str) -> str:
+        return self.p.t("all_groups") if gid == "all" else self.q.group_label(gid, self.lang)
+
+    def verdict(self, code: str) -> str:
+        return self.p.t(f"verdict.{code}")
+
+    def subtitle(self) -> str:
+        return self.p.t("report.subtitle", version=__version__)
+
+    def suppression_note(self) -> str:
+        if self.max_rse is None:
+            return self.p.md("suppressed.note_n", min_n=self.min_n)
+        return self.p.md("suppressed.note", min_n=self.min_n, max_rse=f"{100 * self.max_rse:.0f}%")
+
+    # --- tables of the store ----------------------------------------------------------------------------------
+    def rows(self, table: pd.DataFrame | None, unit: str | None = None, node: str | None = None,
+             group: str | None = "all") -> pd.DataFrame:
+        """Rows of a store table for one unit (and node, group)."""
+        if table is None:
+            return pd.DataFrame()
+        t = table
+        if unit is not None and "unit" in t.columns:
+            t = t[t.unit == unit]
+        if group is not None and "group" in t.columns:
+            t = t[t.group == group]
+        return t if node is None else t[t.node == node]
+
+    def first_level(self) -> list[str]:
+        return [n.id for n in self.q.indicators]
+
+    def band(self, estimate: float) -> str:
+        b = self.q.band(estimate)
+        return b.label.get(self.lang) if b else ""
+
+    def ci(self, low: float, high: float, signed: bool = False) -> str:
+        if low != low or high != high:
+            return ""
+        return f"[{low:+.2f}, {high:+.2f}]" if signed else f"{fmt(low)}–{fmt(high)}"
+
+    # --- protection level -------------------------------------------------------------------------------------
+    @property
+    def protection(self) -> dict | None:
+        """The protection-level tables of the year (None when the study has no protection inputs)."""
+        if not hasattr(self, "_protection"):
+            self._protection = load_protection(self.results, self.year)
+        return self._protection
+
+    def framework(self):
+        return load_framework(self.protection["manifest"]["framework"]["path"])
+
+
+def signed(x: float) -> str:
+    return "–" if x != x else f"{x:+.2f}"
+
+
+def finite(x) -> bool:
+    return x is not None and np.isfinite(x)
