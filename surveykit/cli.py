@@ -390,10 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--unit-column", default="district", help="name of the unit column (default: district)")
     i.add_argument("--id-column", default="respondent_id",
                    help="name of the respondent id column (default: respondent_id)")
-    i.add_argument("--aliases", metavar="ALIASES.yaml",
-                   help="the units offered as answers: the canonical names of this alias file (default: "
-                        "questionnaires/unit_aliases.yaml, as `surveykit validate`)")
-    i.add_argument("--no-units", action="store_true", help="ask the unit as free text instead")
+    iu = i.add_mutually_exclusive_group()
+    iu.add_argument("--aliases", metavar="ALIASES.yaml",
+                    help="the units offered as answers: the canonical names of this alias file (default: "
+                         "questionnaires/unit_aliases.yaml, as `surveykit validate`)")
+    iu.add_argument("--no-units", action="store_true", help="ask the unit as free text instead")
     i.set_defaults(fn=cmd_instrument)
 
     e = sub.add_parser("estimate", help="design-based means or totals with SEs")

@@ -299,6 +299,7 @@ def test_an_item_scale_of_its_own_gets_its_own_list(tmp_path):
              for i in root.iter(f"{XF}instance") if i.get("id")}
     assert lists["scale"] == ["1", "2", "3", "4", "5", "6"] and lists["scale_2"] == [str(k) for k in range(11)]
     assert binds["/data/area"]["type"] == "string" and "units" not in lists  # unit asked as text
+    assert "/data/intro" not in binds  # no intro in the questionnaire, no intro note
     assert "required" not in binds["/data/x2"]  # no don't-know code: the respondent may skip it
     assert binds["/data/x3"]["relevant"].split() == ["/data/who", "=", "'b'"]
     with open(tmp_path / "o" / "template.csv", encoding="utf-8-sig") as f:

@@ -97,7 +97,8 @@ def _groups_text(q: Questionnaire, groups: Sequence[str], lang: str) -> str:
 def _items_table(q: Questionnaire, items: Sequence[Item], lang: str) -> str:
     t = _T[lang]
     answer_codes = codes(q.item_scale(items[0]))
-    head = [t["number"], t["question"]] + [f"{e(c)}<br>{e(code_label(c, lab, lang))}" for c, lab, _ in answer_codes]
+    head = [t["number"], t["question"]] + [f"{e(c)}<br>{e(lab.get(lang))}" if lab else e(c)
+                                           for c, lab, _ in answer_codes]
     rows = []
     for item in items:
         text = e(item.text.get(lang))
