@@ -289,6 +289,20 @@ def cmd_cases_compile(args) -> int:
     return 0
 
 
+def cmd_instrument(args) -> int:
+    from .instrument import write_instrument
+    from .mapping import load_aliases
+    from .spec import load_questionnaire
+
+    q = load_questionnaire(args.questionnaire)
+    units = () if args.no_units else load_aliases(args.aliases).canonical
+    written = write_instrument(q, Path(args.out), unit_column=args.unit_column, id_column=args.id_column,
+                               units=units)
+    for path in written.values():
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="surveykit", description="Design-based survey scores and evaluation reports.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -332,6 +346,20 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", metavar="MAPPING.yaml", help="write the proposed mapping as a YAML file to edit")
     m.add_argument("--force", action="store_true", help="overwrite --out")
     m.set_defaults(fn=cmd_map)
+
+    i = sub.add_parser("instrument", help="the questionnaire for fieldwork: printable HTML (zh, en), codebook, "
+                                          "blank response template (CSV, XLSX) and XLSForm (ODK/KoboToolbox)")
+    i.add_argument("--questionnaire", required=True)
+    i.add_argument("--out", required=True, metavar="DIR", help="folder for the six files (created if missing)")
+    i.add_argument("--unit-column", default="district", help="name of the unit column (default: district)")
+    i.add_argument("--id-column", default="respondent_id",
+                   help="name of the respondent id column (default: respondent_id)")
+    iu = i.add_mutually_exclusive_group()
+    iu.add_argument("--aliases", metavar="ALIASES.yaml",
+                    help="the units offered as answers: the canonical names of this alias file (default: "
+                         "questionnaires/unit_aliases.yaml, as `surveykit validate`)")
+    iu.add_argument("--no-units", action="store_true", help="ask the unit as free text instead")
+    i.set_defaults(fn=cmd_instrument)
 
     e = sub.add_parser("estimate", help="design-based means or totals with SEs")
     e.add_argument("data", help="CSV, XLSX or SAV file")

@@ -156,6 +156,7 @@ class Questionnaire(BaseModel):
     id: str = Field(min_length=1)
     version: Version
     title: Label
+    intro: Label | None = None  # extension of contract 1: optional text opening the printed/online questionnaire
     scale: Scale
     groups: Groups
     indicators: tuple[Node, ...] = Field(min_length=1)
