@@ -294,10 +294,21 @@ def cmd_instrument(args) -> int:
     from .mapping import load_aliases
     from .spec import load_questionnaire
 
-    q = load_questionnaire(args.questionnaire)
-    units = () if args.no_units else load_aliases(args.aliases).canonical
-    written = write_instrument(q, Path(args.out), unit_column=args.unit_column, id_column=args.id_column,
-                               units=units)
+    unit_column, id_column = args.unit_column, args.id_column
+    if args.study:
+        from .spec.study import load_study
+
+        study = load_study(args.study)
+        declared = study.declared_units()
+        q = load_questionnaire(study.questionnaire_path)
+        units = () if args.no_units or declared is None else tuple(u.zh for u in declared)
+        unit_column, id_column = study.unit_column, study.quality.id_column
+    elif args.questionnaire:
+        q = load_questionnaire(args.questionnaire)
+        units = () if args.no_units or not args.aliases else load_aliases(args.aliases).canonical
+    else:
+        raise InputError("name the questionnaire (--questionnaire Q) or the study (--study S)")
+    written = write_instrument(q, Path(args.out), unit_column=unit_column, id_column=id_column, units=units)
     for path in written.values():
         print(f"wrote {path}", file=sys.stderr)
     return 0
@@ -349,15 +360,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("instrument", help="the questionnaire for fieldwork: printable HTML (zh, en), codebook, "
                                           "blank response template (CSV, XLSX) and XLSForm (ODK/KoboToolbox)")
-    i.add_argument("--questionnaire", required=True)
+    i.add_argument("--questionnaire", help="questionnaire YAML")
+    i.add_argument("--study", help="study file: its questionnaire, units, unit and id columns")
     i.add_argument("--out", required=True, metavar="DIR", help="folder for the six files (created if missing)")
     i.add_argument("--unit-column", default="district", help="name of the unit column (default: district)")
     i.add_argument("--id-column", default="respondent_id",
                    help="name of the respondent id column (default: respondent_id)")
     iu = i.add_mutually_exclusive_group()
     iu.add_argument("--aliases", metavar="ALIASES.yaml",
-                    help="the units offered as answers: the canonical names of this alias file (default: "
-                         "questionnaires/unit_aliases.yaml, as `surveykit validate`)")
+                    help="the units offered as answers: the canonical names of this alias file (default: the "
+                         "study's units with --study, else a free-text answer)")
     iu.add_argument("--no-units", action="store_true", help="ask the unit as free text instead")
     i.set_defaults(fn=cmd_instrument)
 

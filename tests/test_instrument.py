@@ -20,10 +20,12 @@ import pytest
 
 from surveykit.cli import main
 from surveykit.instrument import neutralise
+from tests.conftest import demo_aliases_path
 from tests.instrument_support import (SHIPPED, asked_of, expected_scores, group_ids, make_responses, raw,
                                       raw_items)
 
-UNITS = ["黄浦区", "徐汇区", "浦东新区"]  # canonical names of the shipped alias file (validate's default)
+UNITS = ["黄浦区", "徐汇区", "浦东新区"]  # canonical names of the demo study's alias file
+DEMO_ALIASES = demo_aliases_path()
 ALL_FILES = {"questionnaire_zh.html", "questionnaire_en.html", "codebook.xlsx", "template.csv", "template.xlsx",
              "xlsform.xlsx"}
 
@@ -31,7 +33,8 @@ ALL_FILES = {"questionnaire_zh.html", "questionnaire_en.html", "codebook.xlsx", 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
     out = tmp_path_factory.mktemp("instrument") / "out"
-    assert main(["instrument", "--questionnaire", str(SHIPPED), "--out", str(out)]) == 0
+    assert main(["instrument", "--questionnaire", str(SHIPPED), "--out", str(out),
+                 "--aliases", str(DEMO_ALIASES)]) == 0
     return out
 
 
@@ -174,7 +177,7 @@ def test_template_drop_down_lists(made):
         column = ws.cell(row=1, column=openpyxl.utils.column_index_from_string(str(dv.sqref).split(":")[0][:-1])).value
         lists[column] = [codes[k - 1][1] for k in range(int(m.group(1)), int(m.group(2)) + 1)]
     assert lists[doc["groups"]["column"]] == group_ids(doc)
-    assert lists["district"] == list(raw(SHIPPED.parent / "unit_aliases.yaml")["units"])
+    assert lists["district"] == list(raw(DEMO_ALIASES)["units"])
     for item in raw_items(doc):
         assert lists[item["id"]] == [1, 2, 3, 4, 5, 6]
     assert "respondent_id" not in lists
@@ -333,7 +336,8 @@ def test_out_must_be_a_folder(tmp_path, capsys):
 # --- round trip (item 4) ----------------------------------------------------------------------------------------
 def _validate_and_score(path: Path, capsys, tmp_path: Path) -> pd.DataFrame:
     capsys.readouterr()
-    assert main(["validate", "--questionnaire", str(SHIPPED), "--responses", str(path)]) == 0
+    assert main(["validate", "--questionnaire", str(SHIPPED), "--responses", str(path),
+                 "--aliases", str(DEMO_ALIASES)]) == 0   # the units offered by the instrument are recognised
     summary = capsys.readouterr().out
     assert re.search(r"rows excluded\s+0", summary) and re.search(r"rows flagged\s+0", summary), summary
     scores = tmp_path / f"{path.stem}_scores.csv"
