@@ -193,8 +193,9 @@ def _year_events(events: tuple[ZoneEvent, ...], file: str) -> dict[int, list[Zon
     for ev in events:
         by.setdefault(ev.year, []).append(ev)
     for evs in by.values():
-        if len(evs) > 2 or (len(evs) == 2 and (evs[0].event, evs[1].event) not in PAIRS):
-            raise _error(evs[1], file, "one_event_a_year", f"'{evs[0].event}' is recorded in the same year")
+        for k in range(1, len(evs)):
+            if k > 1 or (evs[0].event, evs[1].event) not in PAIRS:
+                raise _error(evs[k], file, "one_event_a_year", f"'{evs[k - 1].event}' is recorded in the same year")
     return by
 
 
