@@ -3,7 +3,6 @@
 import math
 
 import openpyxl
-import pandas as pd
 import pytest
 
 from surveykit.errors import InputError, SpecError
