@@ -37,7 +37,7 @@ from .mapping import UnitAliases, load_aliases, region_prefixes, unit_key
 from .protection.cases import case_records, check_case_tables, city_summary, derive_indicators, read_case_tables
 from .protection.framework import load_framework
 from .protection.pipeline import build_composite
-from .protection.scorecard import evaluate_targets, load_targets, scorecard_overall
+from .protection.scorecard import evaluate_targets, load_targets, satisfaction_from_scores, scorecard_overall
 from .protection.uncertainty import uncertainty_analysis
 from .protection.values import CITY, read_indicator_values
 from .quality import prepare
@@ -464,9 +464,8 @@ def compute_protection(study: Study, year: int) -> dict:
 
 
 def _survey_index(study: Study, year: int) -> pd.DataFrame:
-    su = load_results(study.results_dir, year).scores_unit
-    idx = su[(su.group == "all") & (su.node == "index")]
-    return idx[["unit", "estimate", "ci_low", "ci_high"]].reset_index(drop=True)
+    """Each unit's index with its CI (suppressed estimates as NaN: their survey targets lack data)."""
+    return satisfaction_from_scores(load_results(study.results_dir, year).scores_unit, unit_column="unit")
 
 
 def _region_index(study: Study, year: int) -> dict[str, float]:
