@@ -13,6 +13,9 @@ Layout (``<results>/<year>/``)::
     ranks, compare_rest, group_gaps, comparisons, drivers, reliability, cfa .parquet
                          the analysis of surveykit.analysis (codes, not words: reports translate them)
     year_change.parquet  change of every score on the previous year (written once both years exist)
+    zones_status, zones_evaluation, zones_targets, zones_tasks .parquet
+                         demonstration zones (when the study has a register): each unit's status, what the year's
+                         evaluation means for it (codes), the targets behind the verdict, key-task completion
     quality_counts / quality_totals .parquet
                          rows per quality rule, group and action by unit, and rows read/kept/excluded per group
                          (aggregates only: the row-level log never enters the store or a report)
@@ -39,6 +42,8 @@ from .io.atomic import atomic_path, write_atomic
 STORE_VERSION = 5
 #: The unit id of the whole region in store tables (like the group ``all``).
 REGION = "all"
+#: Tables written after the year's own computation, because they need other years too.
+LATER_TABLES = ("year_change", "zones_status", "zones_evaluation", "zones_targets", "zones_tasks")
 #: What the protection-level computation writes as ``protection_<name>.parquet``.
 PROTECTION_TABLES = ("scores", "steps", "changes", "weights", "ranks", "sobol", "sobol_units", "factors", "scorecard",
                      "scorecard_overall", "cases", "values")
@@ -105,6 +110,10 @@ class YearResults:
     drivers: pd.DataFrame | None = None
     comparisons: pd.DataFrame | None = None
     year_change: pd.DataFrame | None = None
+    zones_status: pd.DataFrame | None = None
+    zones_evaluation: pd.DataFrame | None = None
+    zones_targets: pd.DataFrame | None = None
+    zones_tasks: pd.DataFrame | None = None
 
     @property
     def setting(self) -> dict:
@@ -121,8 +130,9 @@ def load_results(results_dir: str | Path, year: int) -> YearResults:
         raise InputError(f"the results for {year} were written by another version of surveykit: run "
                          "`surveykit report --recompute`", file=folder)
     tables = {k: pd.read_parquet(folder / v["file"]) for k, v in manifest["tables"].items()}
-    if (folder / "year_change.parquet").exists():
-        tables["year_change"] = pd.read_parquet(folder / "year_change.parquet")
+    for name in LATER_TABLES:   # written after the year's own computation (they need other years)
+        if (folder / f"{name}.parquet").exists():
+            tables[name] = pd.read_parquet(folder / f"{name}.parquet")
     return YearResults(year=year, manifest=manifest, **tables)
 
 

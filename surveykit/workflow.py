@@ -42,13 +42,15 @@ from .protection.uncertainty import uncertainty_analysis
 from .protection.values import CITY, read_indicator_values
 from .quality import prepare
 from .resources import default_file
-from .results import (PROTECTION_TABLES, REGION, STORE_VERSION, load_results, read_manifest, sha256, write_protection,
-                      write_store)
+from .results import (PROTECTION_TABLES, REGION, STORE_VERSION, load_protection, load_results, read_manifest, sha256,
+                      write_protection, write_store)
 from .scoring import group_codes, score
 from .spec.questionnaire import Questionnaire, load_questionnaire
 from .spec.study import Study
 from .survey.design import Design
 from .units import UnitSet
+from .zones import (evaluation_table, key_task_completion, load_key_tasks, load_register, load_task_areas,
+                    zone_evaluation, zone_status)
 
 #: Settings of the analysis recorded in the manifest (what the reports state in their provenance).
 ANALYSIS = {"ranks": {"method": "simulation", "draws": 4000, "seed": 20251123, "level": 0.90},
@@ -76,6 +78,8 @@ def ensure_results(study: Study, years: list[int] | None = None, *, recompute: b
     if study.protection is not None:
         for y in sorted(out):
             _ensure_protection(study, y, force=y in fresh or (y - 1) in fresh)
+    if study.zones is not None:
+        _ensure_zones(study, sorted(out))
     return out
 
 
@@ -472,3 +476,70 @@ def _region_index(study: Study, year: int) -> dict[str, float]:
     c = load_results(study.results_dir, year).scores_city
     r = c[(c.group == "all") & (c.node == "index")]
     return {"satisfaction_index": float(r.estimate.iloc[0])} if len(r) else {}
+
+
+# --- demonstration zones ----------------------------------------------------------------------------------------
+def zone_files(study: Study) -> dict[str, Path]:
+    spec = study.zones
+    files = {"register": study.path(spec.register_file)}
+    if spec.task_areas:
+        files["task_areas"] = study.path(spec.task_areas)
+    if spec.key_tasks:
+        k = study.path(spec.key_tasks)
+        for p in (sorted(x for x in k.rglob("*") if x.is_file()) if k.is_dir() else [k]):
+            files[f"key_tasks/{p.name}"] = p
+    return files
+
+
+def _ensure_zones(study: Study, years: list[int]) -> None:
+    """Zone status, the year's evaluation (acceptance, renewal, monitoring, rectification) and key-task completion
+    of every year, recomputed when the register, the key tasks or a year's scorecard changed."""
+    h = hashlib.sha256()
+    for name, p in sorted(zone_files(study).items()):
+        h.update(name.encode())
+        h.update(sha256(p).encode())
+    for y in years:
+        stamp = study.results_dir / str(y) / "protection_inputs.sha256"
+        h.update(stamp.read_bytes() if stamp.exists() else b"")
+    want = h.hexdigest()
+    stamps = [study.results_dir / str(y) / "zones_inputs.sha256" for y in years]
+    if all(p.exists() and p.read_text(encoding="utf-8") == want for p in stamps):
+        return
+    for y, tables in compute_zones(study, years).items():
+        write_store(study.results_dir, y, tables, None)
+    for p in stamps:
+        write_atomic(p, want)
+
+
+def compute_zones(study: Study, years: list[int]) -> dict[int, dict[str, pd.DataFrame]]:
+    """Per year: ``zones_status`` (every unit), ``zones_evaluation`` (one row per unit: kind, verdict, reasons,
+    warnings), ``zones_targets`` (the targets behind each zone's verdict) and ``zones_tasks`` (key-task completion
+    by area). Units as the study's ids; the register and key tasks are validated against the plan's rules."""
+    files, spec = zone_files(study), study.zones
+    units = UnitSet.from_dict(read_manifest(study.results_dir, years[-1])["setting"])
+    register = load_register(files["register"], units=units)
+    status = zone_status(register, years, units=units.ids)
+    cards = _scorecards(study, years)
+    areas = load_task_areas(files.get("task_areas"))
+    tasks = (load_key_tasks(study.path(spec.key_tasks), units=units, areas=areas) if spec.key_tasks
+             else pd.DataFrame(columns=["unit", "year", "area", "status"]))
+    completion = key_task_completion(tasks, areas) if len(tasks) else pd.DataFrame(columns=["unit", "year"])
+    out = {}
+    for y in years:
+        st = status[status.year == y]
+        evals = [zone_evaluation(r, cards) for r in st.to_dict("records")]
+        targets = [e.table.assign(unit=e.unit) for e in evals if len(e.table)]
+        out[y] = {"zones_status": st.reset_index(drop=True),
+                  "zones_evaluation": evaluation_table(st, cards),
+                  "zones_targets": pd.concat(targets, ignore_index=True) if targets else pd.DataFrame(),
+                  "zones_tasks": completion[completion.year == y].reset_index(drop=True)}
+    return out
+
+
+def _scorecards(study: Study, years: list[int]) -> pd.DataFrame | None:
+    cards = []
+    for y in years:
+        p = load_protection(study.results_dir, y)
+        if p is not None and len(p["scorecard"]):
+            cards.append(p["scorecard"].assign(year=y))
+    return pd.concat(cards, ignore_index=True) if cards else None

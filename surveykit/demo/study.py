@@ -50,6 +50,9 @@ PROTECTION = """\
 protection:                      # the protection-level composite (contract 5)
   indicators: protection/indicators.csv
   cases: protection/cases
+zones:                           # demonstration zones: the register of events and the key tasks of each zone
+  register: zones.yaml
+  key_tasks: key_tasks.csv
 """
 
 
@@ -69,7 +72,7 @@ def write_demo_study(data_dir: str | Path, *, years=DEMO_YEARS, seed: int = DEMO
 
     Writes ``responses_<year>.csv`` (with ``truth_*``/``population_*`` files: the synthetic truth), ``margins_<year>.csv``,
     ``units.csv`` and ``unit_aliases.yaml`` (the demo's setting), and, with ``protection``, the protection-level
-    inputs under ``protection/``.
+    inputs under ``protection/`` and the demonstration zones' register and key tasks.
     """
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -84,6 +87,8 @@ def write_demo_study(data_dir: str | Path, *, years=DEMO_YEARS, seed: int = DEMO
                                             for y in years)}
     if protection:
         write_protection_demo(data_dir / "protection", tuple(years), seed)
+        for name in ("zones.yaml", "key_tasks.csv"):
+            shutil.copyfile(demo_file(f"shanghai/{name}"), data_dir / name)
         text += PROTECTION
     path = data_dir / "study.yaml"
     path.write_text(text, encoding="utf-8")

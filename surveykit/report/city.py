@@ -123,3 +123,26 @@ class CityReport(StoreView):
 
     def protection_method(self) -> str:
         return "\n\n".join(method_sentences(self))
+
+    # --- demonstration zones -----------------------------------------------------------------------------------
+    def zones_table(self) -> pd.DataFrame:
+        """Every unit with a zone history: status (year k of n), since, next milestone and its year, and what this
+        year's evaluation concluded (acceptance, renewal, monitoring, rectification)."""
+        p, st, ev = self.p, self.store.zones_status, self.store.zones_evaluation
+        if st is None or not len(st):
+            return pd.DataFrame()
+        st = st[(st.status != "not_zone") | st.since.notna()]
+        verdicts = {} if ev is None else dict(zip(ev.unit, zip(ev.kind, ev.verdict)))
+        rows = []
+        for s in st.itertuples():
+            stage = p.t("zone.stage", k=int(s.stage_year), n=int(s.stage_years)) if not pd.isna(s.stage_year) else ""
+            nxt = "" if not isinstance(s.next, str) else \
+                (p.t("zone.next.decision_due") if s.next == "decision_due" else p.t(f"zone.status.{s.next}")) + \
+                ("" if pd.isna(s.next_year) else f" ({int(s.next_year)})")
+            kind, verdict = verdicts.get(s.unit, ("none", None))
+            rows.append({p.t("col.unit"): self.unit_name(s.unit),
+                         p.t("col.zone_status"): p.t(f"zone.status.{s.status}") + stage,
+                         p.t("col.since"): "" if pd.isna(s.since) else str(int(s.since)), p.t("col.next"): nxt,
+                         p.t("col.zone_verdict"): "" if kind == "none" or not isinstance(verdict, str) else
+                         f"{p.t(f'zone.kind.{kind}')}: {p.t(f'zone.verdict.{verdict}')}"})
+        return pd.DataFrame(rows)

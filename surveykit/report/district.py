@@ -25,6 +25,7 @@ from ..analysis.ranks import format_rank
 from ..results import REGION
 from .base import StoreView, finite, signed
 from .findings import find, load_recommendations, recommend
+from ..protection.scorecard import STATUS_TEXT
 from .i18n import fmt
 from ..quality import appendix_table
 from ..analysis import quadrant_chart
@@ -443,5 +444,119 @@ class DistrictReport(StoreView):
     def scorecard_table(self) -> pd.DataFrame:
         return scorecard_table(self, self.unit.id)
 
+    @cached_property
+    def zone(self) -> "ZoneSection | None":
+        """The demonstration-zone section (None: the study has no register, or the unit has no zone history)."""
+        z = ZoneSection(self)
+        return z if z.shown else None
+
+    @property
+    def has_zone_register(self) -> bool:
+        return self.store.zones_status is not None
+
 
 __all__ = ["DistrictReport", "REGION"]
+
+
+class ZoneSection:
+    """The demonstration-zone section of a unit's report: where the unit stands (its status, the next milestone)
+    and what this year's evaluation means for it -- acceptance or renewal review (the scorecard and a verdict),
+    annual monitoring (targets missed, escalated when missed two years running), progress of a rectification --
+    and its key tasks by area. Absent (None) for a unit with no zone history and for studies without a register."""
+
+    def __init__(self, report: DistrictReport):
+        self.r, self.p = report, report.p
+        st, ev = report.store.zones_status, report.store.zones_evaluation
+        self.status = st[st.unit == report.unit.id].iloc[0] if st is not None and (st.unit == report.unit.id).any() \
+            else None
+        self.evaluation = ev[ev.unit == report.unit.id].iloc[0] if ev is not None and (ev.unit == report.unit.id).any() \
+            else None
+
+    @property
+    def shown(self) -> bool:
+        return self.status is not None and not (self.status.status == "not_zone" and pd.isna(self.status.since))
+
+    @property
+    def kind(self) -> str:
+        return "none" if self.evaluation is None else self.evaluation.kind
+
+    def text(self) -> str:
+        """Status and evaluation in words (Markdown)."""
+        p, s, r = self.p, self.status, self.r
+        stage = p.t("zone.stage", k=int(s.stage_year), n=int(s.stage_years)) if finite_int(s.stage_year) else ""
+        out = p.md("zone.sentence", unit=r.name, year=r.year, status=p.t(f"zone.status.{s.status}"), stage=stage)
+        out += p.md("zone.since", since=int(s.since)) if finite_int(s.since) else p.md("zone.end")
+        if isinstance(s.next, str) and s.next:
+            nxt = p.t(f"zone.next.{s.next}") if s.next == "decision_due" else p.t(f"zone.status.{s.next}")
+            out += p.md("zone.next", next=nxt, next_year=int(s.next_year) if finite_int(s.next_year) else "–",
+                        overdue=p.t("zone.overdue") if bool(s.overdue) else "")
+        return out + ("\n\n" + self.evaluation_text() if self.kind != "none" else "")
+
+    def evaluation_text(self) -> str:
+        p, e = self.p, self.evaluation
+        kind, verdict = p.t(f"zone.kind.{e.kind}"), p.t(f"zone.verdict.{e.verdict}")
+        if e.kind in ("acceptance", "renewal"):
+            parts, reasons = [p.md("zone.eval.review", kind=kind, verdict=verdict)], "zone.reasons.review"
+        elif e.kind == "monitoring":
+            parts, reasons = [p.md("zone.eval.monitoring", kind=kind, verdict=verdict)], "zone.reasons.monitoring"
+        else:
+            parts = [p.md("zone.eval.rectification", kind=kind, verdict=verdict, order=int(e.compared_year))]
+            reasons = "zone.reasons.rectification"
+        labels = self._labels()
+        if e.reasons:
+            parts.append(p.md(reasons, targets=p.sep().join(labels.get(t, t) for t in e.reasons.split(";"))))
+        if e.warnings:
+            parts.append(p.md("zone.warnings", targets=p.sep().join(labels.get(t, t) for t in e.warnings.split(";"))))
+        return p.join(parts)
+
+    def _labels(self) -> dict[str, str]:
+        t = self.targets()
+        lab = "label_en" if self.r.lang == "en" else "label_zh"
+        return dict(zip(t.target, t[lab].fillna(t.label_zh))) if len(t) else {}
+
+    def targets(self) -> pd.DataFrame:
+        zt = self.r.store.zones_targets
+        if zt is None or not len(zt):
+            return pd.DataFrame(columns=["target", "label_zh", "label_en"])
+        return zt[zt.unit == self.r.unit.id]
+
+    def targets_table(self) -> pd.DataFrame:
+        """One row per target behind the verdict: threshold, evidence with its CI, status, the compared year's."""
+        p, t, L = self.p, self.targets(), self.r.lang
+        rows = []
+        for x in t.itertuples():
+            row = {p.t("col.target"): (x.label_en if L == "en" and isinstance(x.label_en, str) else x.label_zh),
+                   p.t("col.threshold"): "—" if not finite(x.threshold) else f"{x.op} {x.threshold:.2f}",
+                   p.t("col.evidence"): self._evidence(x), p.t("col.status"): self._status(x.status)}
+            if finite_int(x.compared_year):
+                row[p.t("col.compared", year=int(x.compared_year))] = self._status(x.compared_status)
+            row[p.t("col.flag")] = p.t(f"zone.flag.{x.flag}") if isinstance(x.flag, str) and x.flag else ""
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def _status(self, code) -> str:
+        """A target's status (pass / fail / not decisive / insufficient data) in words."""
+        return STATUS_TEXT[code][self.r.lang == "en"] if isinstance(code, str) and code in STATUS_TEXT else ""
+
+    def _evidence(self, x) -> str:
+        if not finite(x.evidence):
+            return "—"
+        if finite(x.ci_low) and finite(x.ci_high):
+            return f"{x.evidence:.2f} ({x.ci_low:.2f}–{x.ci_high:.2f})"
+        return f"{x.evidence:.2f}"
+
+    def tasks_table(self) -> pd.DataFrame:
+        """Key tasks by area for this unit and year (counts and the area's status)."""
+        p, zt = self.p, self.r.store.zones_tasks
+        if zt is None or not len(zt):
+            return pd.DataFrame()
+        t = zt[zt.unit == self.r.unit.id]
+        lab = "label_en" if self.r.lang == "en" else "label_zh"
+        return pd.DataFrame({p.t("col.area"): t[lab].fillna(t.label_zh).to_numpy(), p.t("col.tasks"): t.tasks.to_numpy(),
+                             p.t("col.done"): t.done.to_numpy(), p.t("col.in_progress"): t.in_progress.to_numpy(),
+                             p.t("col.not_started"): t.not_started.to_numpy(),
+                             p.t("col.status"): [p.t(f"zone.area_status.{s}") for s in t.area_status]})
+
+
+def finite_int(x) -> bool:
+    return x is not None and not pd.isna(x)

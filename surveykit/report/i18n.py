@@ -16,6 +16,7 @@ in both languages.
 from __future__ import annotations
 
 from ..units import Words
+from ..zones.terms import TERMS as ZONE_TERMS
 from .safe import escape
 
 TEXT: dict[str, dict[str, str]] = {
@@ -270,6 +271,45 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "chart.heatmap.title": {"zh": "各{kind}满意度指数与一级指标得分", "en": "Index and first-level scores by {kind}"},
     "chart.trend.title": {"zh": "各{kind}满意度指数历年变化", "en": "Satisfaction index by {kind} and year"},
+    # demonstration zones
+    "h.zone": {"zh": "示范区建设", "en": "Demonstration zone"},
+    "h.zone.targets": {"zh": "{kind}：验收指标", "en": "{kind}: targets"},
+    "h.zone.tasks": {"zh": "重点任务完成情况", "en": "Key tasks by area"},
+    "zone.sentence": {"zh": "{unit}{year}年的示范区状态：{status}{stage}", "en": "Demonstration-zone status of {unit} in {year}: {status}{stage}"},
+    "zone.stage": {"zh": "（第 {k} 年，共 {n} 年）", "en": " (year {k} of {n})"},
+    "zone.since": {"zh": "，自 {since} 年起。", "en": ", since {since}."},
+    "zone.end": {"zh": "。", "en": "."},
+    "zone.next": {"zh": "下一节点：{next}（{next_year} 年）{overdue}。", "en": "Next milestone: {next} ({next_year}){overdue}."},
+    "zone.overdue": {"zh": "，已逾期", "en": ", overdue"},
+    "zone.eval.review": {"zh": "本年度评估即{kind}，结论：**{verdict}**。", "en": "This year's evaluation is the {kind}: **{verdict}**."},
+    "zone.eval.monitoring": {"zh": "本年度为{kind}：**{verdict}**。", "en": "This year is {kind}: **{verdict}**."},
+    "zone.eval.rectification": {"zh": "{kind}（对照 {order} 年责令整改时未达标的指标）：**{verdict}**。",
+                                "en": "{kind} (against the targets missed when rectification was ordered in {order}): **{verdict}**."},
+    "zone.reasons.review": {"zh": "未通过或尚不能确定的指标：{targets}。", "en": "Targets not passed or not decisive: {targets}."},
+    "zone.reasons.monitoring": {"zh": "本年未达标的指标：{targets}。", "en": "Targets missed this year: {targets}."},
+    "zone.reasons.rectification": {"zh": "仍未达标的指标：{targets}。", "en": "Targets still missed: {targets}."},
+    "zone.warnings": {"zh": "连续两年未达标：{targets}，按“有进有退”要求应考虑责令整改。",
+                      "en": "Missed two years running: {targets}; under the plan's “in and out” rule a rectification "
+                            "order should be considered."},
+    "zone.scorecard.note": {"zh": "注：以调查数据为依据的指标，仅当整个95%置信区间满足阈值时判为达标；置信区间跨越阈值为“不确定”。",
+                            "en": "Note: a survey target passes only when its whole 95% confidence interval meets the "
+                                  "threshold; an interval straddling it is “not decisive”."},
+    "col.target": {"zh": "验收指标", "en": "Target"},
+    "col.threshold": {"zh": "阈值", "en": "Threshold"},
+    "col.evidence": {"zh": "证据（95%置信区间）", "en": "Evidence (95% CI)"},
+    "col.status": {"zh": "结论", "en": "Status"},
+    "col.compared": {"zh": "{year}年结论", "en": "Status in {year}"},
+    "col.flag": {"zh": "说明", "en": "Remark"},
+    "col.area": {"zh": "任务领域", "en": "Area"},
+    "col.tasks": {"zh": "任务数", "en": "Tasks"},
+    "col.done": {"zh": "已完成", "en": "Done"},
+    "col.in_progress": {"zh": "推进中", "en": "In progress"},
+    "col.not_started": {"zh": "未启动", "en": "Not started"},
+    "col.zone_status": {"zh": "示范区状态", "en": "Zone status"},
+    "col.since": {"zh": "起始年份", "en": "Since"},
+    "col.next": {"zh": "下一节点", "en": "Next milestone"},
+    "col.zone_verdict": {"zh": "本年度评估结论", "en": "This year's verdict"},
+    "h.city.zones": {"zh": "示范区建设情况", "en": "Demonstration zones"},
     # index page
     "index.title": {"zh": "{region}{subject}评估报告", "en": "{subject}: evaluation reports, {region}"},
     "index.lead": {"zh": "以下为各{kind}评估报告。点击名称打开报告。", "en": "The report of every {kind}. Click a name to open its report."},
@@ -280,6 +320,10 @@ TEXT: dict[str, dict[str, str]] = {
     "index.failed": {"zh": "生成失败", "en": "failed"},
     "index.other_years": {"zh": "其他年度：", "en": "Other years: "},
 }
+
+# the demonstration zones' vocabulary lives beside their codes (surveykit.zones.terms), keyed like this table
+assert not set(TEXT) & set(ZONE_TERMS)
+TEXT.update(ZONE_TERMS)
 
 ZH_NUMERALS = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二", "十三", "十四", "十五"]
 

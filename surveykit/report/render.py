@@ -243,7 +243,10 @@ def _index_year(study: Study, year: int, lang: str, out: Path, summary: RenderSu
     c = store.scores_city
     c = c[(c.node == "index") & (c.group == "all")].iloc[0]
     failed = {o.unit for o in (summary.outcomes if summary else []) if not o.ok}
-    rows = [_index_row(p, u, year, out, idx, failed, q, lang) for u in units]
+    zs = store.zones_status
+    zones = {} if zs is None else {r.unit: p.t(f"zone.status.{r.status}") for r in zs.itertuples()
+                                   if r.status != "not_zone"}
+    rows = [_index_row(p, u, year, out, idx, failed, q, lang, zones.get(u.id)) for u in units]
     head = "".join(f"<th>{escape(p.t(k))}</th>" for k in ("col.unit", "col.index", "col.ci", "col.band", "col.n"))
     table = f'<table class="sk-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     overview = out / str(year) / f"{CITY}.html"
@@ -254,8 +257,10 @@ def _index_year(study: Study, year: int, lang: str, out: Path, summary: RenderSu
     return text, table
 
 
-def _index_row(p: Phrases, u: Unit, year: int, out: Path, idx, failed: set, q, lang: str) -> str:
+def _index_row(p: Phrases, u: Unit, year: int, out: Path, idx, failed: set, q, lang: str,
+               zone: str | None = None) -> str:
     name = escape(u.name(lang))
+    marker = f' <span class="sk-zone">【{escape(zone)}】</span>' if zone else ""
     exists = (out / str(year) / f"{u.id}.html").exists()
     link = (f"{name} ({escape(p.t('index.failed'))})" if u.id in failed else
             f'<a href="{year}/{u.id}.html">{name}</a>' if exists else name)
@@ -267,5 +272,5 @@ def _index_row(p: Phrases, u: Unit, year: int, out: Path, idx, failed: set, q, l
         ci = "" if sup else f"{fmt(r['ci_low'])}–{fmt(r['ci_high'])}"
         band = "" if sup else escape(q.band(r["estimate"]).label.get(lang))
         n = int(r["n"])
-    return (f"<tr><td>{link}</td><td class='num'>{score}</td><td class='num'>{ci}</td><td>{band}</td>"
+    return (f"<tr><td>{link}{marker}</td><td class='num'>{score}</td><td class='num'>{ci}</td><td>{band}</td>"
             f"<td class='num'>{n}</td></tr>")

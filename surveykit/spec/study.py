@@ -32,6 +32,9 @@ init`` writes a commented example; ``surveykit demo`` writes the demo's)::
     protection:                           # optional: the protection-level composite (contract 5)
       indicators: protection/indicators.csv
       cases: protection/cases
+    zones:                                # optional: demonstration zones (needs `protection`: the scorecards)
+      register: zones.yaml                # events per unit: applied, trial_started, accepted, ...
+      key_tasks: key_tasks.csv            # optional: the six task areas' tasks per zone and year
 """
 
 from __future__ import annotations
@@ -153,6 +156,16 @@ class ProtectionSpec(BaseModel):
     targets: str | None = None       # default: the targets shipped with surveykit (demo_zone_targets.yaml)
 
 
+class ZonesSpec(BaseModel):
+    """The demonstration zones (docs/CONTRACTS.md, "Demonstration zones"): the register of events, optionally the
+    evaluator's key-task files (a file or a folder) and the task areas (default: the plan's six, shipped)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    register_file: str = Field(alias="register")   # (pydantic's BaseModel has a `register` of its own)
+    key_tasks: str | None = None
+    task_areas: str | None = None
+
+
 class QualitySpec(BaseModel):
     """How responses are read and checked (surveykit.quality.prepare); every key optional."""
 
@@ -179,6 +192,7 @@ class Study(BaseModel):
     min_n: int = Field(default=30, ge=1)
     max_rse: float | None = Field(default=0.30, gt=0)   # and estimates with a larger relative SE
     protection: ProtectionSpec | None = None
+    zones: ZonesSpec | None = None
     quality: QualitySpec = QualitySpec()
     base: Path = Path(".")
     file: Path | None = None
