@@ -133,12 +133,12 @@ def table(design, row: str, col: str | None = None, by: str | Sequence[str] | No
     if not use.any():
         raise InputError(f"no row of the design has a value of {' and '.join(names)}")
     kept = [np.unique(c[use]) for c, _ in factors]  # levels observed in the design
-    sizes = [len(k) for k in kept]
+    strides = [int(np.prod([len(k) for k in kept[i + 1:]])) for i in range(len(kept))]  # the row varies slowest
     cell = np.zeros(len(use), dtype=np.int64)
-    for (c, _), k, stride in zip(factors, kept, [1, sizes[0]]):
+    for (c, _), k, stride in zip(factors, kept, strides):
         cell += np.searchsorted(k, np.where(use, c, k[0])) * stride
-    n_cells = int(np.prod(sizes))
-    labels = [{v: f[1][k[(cell_k // stride) % len(k)]] for v, f, k, stride in zip(names, factors, kept, [1, sizes[0]])}
+    n_cells = int(np.prod([len(k) for k in kept]))
+    labels = [{v: f[1][k[(cell_k // stride) % len(k)]] for v, f, k, stride in zip(names, factors, kept, strides)}
               for cell_k in range(n_cells)]
     w = np.where(use, design.weights.to_numpy(), 0.0)
     ind = np.zeros((len(use), n_cells))
