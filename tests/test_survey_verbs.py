@@ -60,11 +60,12 @@ def assert_row(got, exp, columns):
 PROP = expected("proportion")
 
 
-@pytest.mark.parametrize("case, stype, variable, method",
-                         sorted({(r.case, r.stype, r.variable, r.method) for r in PROP.itertuples()}))
-def test_proportion_equals_svyciprop(designs, case, stype, variable, method):
-    exp = pick(PROP, case=case, stype=stype, variable=variable, method=method)
-    got = designs[case].proportion(variable, by="stype" if stype else None, method=method)
+@pytest.mark.parametrize("case, stype, variable, method, df_arg",
+                         sorted({(r.case, r.stype, r.variable, r.method, r.df_arg) for r in PROP.itertuples()}))
+def test_proportion_equals_svyciprop(designs, case, stype, variable, method, df_arg):
+    exp = pick(PROP, case=case, stype=stype, variable=variable, method=method, df_arg=df_arg)
+    df = np.inf if df_arg == "Inf" else None   # R's df= argument: normal intervals
+    got = designs[case].proportion(variable, by="stype" if stype else None, method=method, df=df)
     row = pick(got, stype=stype) if stype else got.iloc[0]
     assert list(got.columns) == (["stype"] if stype else []) + ["variable", "estimate", "se", "ci_low", "ci_high", "n"]
     assert_row(row, exp, ["estimate", "se", "ci_low", "ci_high"])
@@ -78,20 +79,22 @@ def test_proportion_df_and_n_are_the_domains(designs):
     for _, r in got.dropna(subset=["estimate"]).iterrows():
         rows = (data.stype == r.stype) & data.big.notna()
         assert r.n == rows.sum()
-        exp = pick(PROP, case="strat2", stype=r.stype, variable="big", method="mean")
+        exp = pick(PROP, case="strat2", stype=r.stype, variable="big", method="mean", df_arg="degf")
         assert exp.df == data.loc[rows, "dnum"].nunique() - data.loc[rows, "stratum"].nunique()
 
 
 QUANT = expected("quantile")
 
 
-@pytest.mark.parametrize("case, stype, variable", sorted({(r.case, r.stype, r.variable) for r in QUANT.itertuples()}))
-def test_quantile_equals_svyquantile(designs, case, stype, variable):
-    got = designs[case].quantile(variable, [0.25, 0.5, 0.9], by="stype" if stype else None)
+@pytest.mark.parametrize("case, stype, variable, df_arg",
+                         sorted({(r.case, r.stype, r.variable, r.df_arg) for r in QUANT.itertuples()}))
+def test_quantile_equals_svyquantile(designs, case, stype, variable, df_arg):
+    df = np.inf if df_arg == "Inf" else None
+    got = designs[case].quantile(variable, [0.25, 0.5, 0.9], by="stype" if stype else None, df=df)
     assert list(got.columns) == (["stype"] if stype else []) + ["variable", "quantile", "estimate", "se", "ci_low",
                                                                  "ci_high"]
     for p in (0.25, 0.5, 0.9):
-        exp = pick(QUANT, case=case, stype=stype, variable=variable, quantile=p)
+        exp = pick(QUANT, case=case, stype=stype, variable=variable, quantile=p, df_arg=df_arg)
         sel = got[(got["quantile"] == p) & ((got["stype"] == stype) if stype else True)]
         assert len(sel) == 1
         assert_row(sel.iloc[0], exp, ["estimate", "se", "ci_low", "ci_high"])

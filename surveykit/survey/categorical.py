@@ -39,7 +39,8 @@ def _indicator(design, column: str, success: Sequence | None) -> np.ndarray:
 
 
 def _interval(design, y, rows, p, var, df, method: str, level: float) -> tuple[float, float]:
-    """The interval of ``svyciprop`` for one domain (``rows``) with estimate ``p`` and variance ``var``."""
+    """The interval of ``svyciprop`` for one domain (``rows``) with estimate ``p`` and variance ``var``, on ``df``
+    degrees of freedom (R's ``df`` argument, by default ``degf`` of the domain)."""
     a = (1.0 - level) / 2.0
     se = np.sqrt(var)
     if method == "mean":        # confint(svymean, df = degf)
@@ -53,7 +54,7 @@ def _interval(design, y, rows, p, var, df, method: str, level: float) -> tuple[f
         return float(expit(logit(p) - half)), float(expit(logit(p) + half))
     if method == "beta":        # Korn & Graubard (1998): effective n, corrected to the design's df
         kept = int(r_rows(design, rows).sum())
-        n_eff = p * (1.0 - p) / var * (t_quantile(a, kept - 1) / t_quantile(a, df)) ** 2
+        n_eff = p * (1.0 - p) / var * (t_quantile(a, kept - 1) / t_quantile(a, degf(design, rows))) ** 2
         lo = beta_dist.ppf(a, n_eff * p, n_eff * (1.0 - p) + 1.0)
         hi = beta_dist.ppf(1.0 - a, n_eff * p + 1.0, n_eff * (1.0 - p))
         return float(lo), float(hi)
@@ -65,7 +66,8 @@ def _interval(design, y, rows, p, var, df, method: str, level: float) -> tuple[f
 
 
 def proportion(design, variables: str | Sequence[str], by: str | Sequence[str] | None = None, *,
-               method: str = "logit", success: Sequence | None = None, level: float = 0.95) -> pd.DataFrame:
+               method: str = "logit", success: Sequence | None = None, level: float = 0.95,
+               df: float | None = None) -> pd.DataFrame:
     """Proportions with confidence intervals that stay in [0, 1], per domain (R: ``svyciprop`` in ``svyby``).
 
     ``variables``: 0/1 columns, or any columns with ``success`` the codes counted as 1 (e.g. ``[4, 5]`` for a
@@ -75,7 +77,8 @@ def proportion(design, variables: str | Sequence[str], by: str | Sequence[str] |
     (undefined at p = 0 or 1); ``likelihood`` the profile likelihood of the log-odds scaled by its design effect
     (Rao-Scott); ``beta`` Korn & Graubard's beta interval with effective sample size p(1-p)/se²; ``mean``
     p ± t se. Columns: the ``by`` columns, ``variable``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``n``
-    (rows used).
+    (rows used). ``df``: degrees of freedom of the intervals instead of each domain's ``degf`` (R's ``df=``
+    argument; ``np.inf`` gives normal intervals; the ``beta`` method's effective-n correction keeps ``degf``, as R).
     """
     if method not in PROPORTION_METHODS:
         raise InputError(f"method must be one of {', '.join(PROPORTION_METHODS)}, not '{method}'")
@@ -89,7 +92,7 @@ def proportion(design, variables: str | Sequence[str], by: str | Sequence[str] |
         z = np.column_stack([f[1] for f in fits]).sum(axis=1)
         var = design_variance(design, z, dom.codes, dom.count)[:, 0]
         for d, (rows, (p, _)) in enumerate(zip(rows_all, fits)):
-            lo, hi = (_interval(design, y, rows, p, var[d], degf(design, rows), method, level)
+            lo, hi = (_interval(design, y, rows, p, var[d], degf(design, rows) if df is None else df, method, level)
                       if np.isfinite(p) else (np.nan, np.nan))  # an empty domain has no estimate
             out.append({**dom.frame(d), "variable": name, "estimate": p, "se": float(np.sqrt(var[d])) if np.isfinite(p) else np.nan,
                         "ci_low": lo, "ci_high": hi, "n": int(rows.sum())})

@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 from scipy.stats import t as t_dist
 
 from ..errors import InputError
@@ -53,7 +54,9 @@ def domains(design, by: str | Sequence[str] | None) -> Domains:
 
 
 def t_quantile(p: float, df: float) -> float:
-    """``qt(p, df)``; NaN when there are no degrees of freedom (R's ``qt`` with ``df <= 0``)."""
+    """``qt(p, df)``: ``qnorm(p)`` for infinite df, NaN when there are no degrees of freedom (``df <= 0``)."""
+    if np.isinf(df):
+        return float(norm.ppf(p))
     return float(t_dist.ppf(p, df)) if df > 0 else float("nan")
 
 

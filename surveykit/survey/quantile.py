@@ -44,7 +44,7 @@ def _woodruff(x, w, rows, qhat, var_share, share, df, level) -> tuple[float, flo
 
 
 def quantile(design, variables: str | Sequence[str], probs: float | Sequence[float],
-             by: str | Sequence[str] | None = None, *, level: float = 0.95) -> pd.DataFrame:
+             by: str | Sequence[str] | None = None, *, level: float = 0.95, df: float | None = None) -> pd.DataFrame:
     """Quantiles per domain with Woodruff intervals (R: ``svyby(~x, ~by, design, svyquantile, quantiles=probs,
     ci=TRUE)``, the defaults of survey 4.x).
 
@@ -52,7 +52,7 @@ def quantile(design, variables: str | Sequence[str], probs: float | Sequence[flo
     the estimated share at or below it (``svymean(x <= estimate)``, t on R's ``degf`` of the domain); ``se`` =
     (``ci_high`` - ``ci_low``) / (2 t), as R reports it. An end is NaN when the share's interval leaves [0, 1].
     Columns: the ``by`` columns, ``variable``, ``quantile`` (the probability), ``estimate``, ``se``, ``ci_low``,
-    ``ci_high``.
+    ``ci_high``. ``df``: degrees of freedom instead of each domain's ``degf`` (R's ``df=``; ``np.inf`` normal).
     """
     probs = [float(p) for p in np.atleast_1d(probs)]
     if not probs or any(not 0.0 <= p <= 1.0 for p in probs):
@@ -69,7 +69,8 @@ def quantile(design, variables: str | Sequence[str], probs: float | Sequence[flo
             z = np.column_stack([f[1] for f in fits]).sum(axis=1)
             var = design_variance(design, z, dom.codes, dom.count)[:, 0]
             for d, rows in enumerate(rows_all):
-                lo, hi, se = (_woodruff(x, w, rows, qhat[d], var[d], fits[d][0], degf(design, rows), level)
+                lo, hi, se = (_woodruff(x, w, rows, qhat[d], var[d], fits[d][0],
+                                        degf(design, rows) if df is None else df, level)
                               if rows.any() else (np.nan,) * 3)
                 out.append({**dom.frame(d), "variable": name, "quantile": p, "estimate": qhat[d], "se": se,
                             "ci_low": lo, "ci_high": hi})
