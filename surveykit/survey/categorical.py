@@ -17,7 +17,7 @@ from scipy.stats import chi2, f as f_dist
 
 from ..errors import InputError
 from .adapter import degf, design_variance, r_rows
-from .domains import Domains, as_list, domains, in_codes, t_quantile, values, weighted_share
+from .domains import as_list, domains, in_codes, t_quantile, values, weighted_share
 from .profile import logit_profile_interval
 
 PROPORTION_METHODS = ("logit", "likelihood", "beta", "mean")
@@ -94,7 +94,8 @@ def proportion(design, variables: str | Sequence[str], by: str | Sequence[str] |
         for d, (rows, (p, _)) in enumerate(zip(rows_all, fits)):
             lo, hi = (_interval(design, y, rows, p, var[d], degf(design, rows) if df is None else df, method, level)
                       if np.isfinite(p) else (np.nan, np.nan))  # an empty domain has no estimate
-            out.append({**dom.frame(d), "variable": name, "estimate": p, "se": float(np.sqrt(var[d])) if np.isfinite(p) else np.nan,
+            se = float(np.sqrt(var[d])) if np.isfinite(p) else np.nan
+            out.append({**dom.frame(d), "variable": name, "estimate": p, "se": se,
                         "ci_low": lo, "ci_high": hi, "n": int(rows.sum())})
     return pd.DataFrame(out, columns=dom.by + PROPORTION_COLUMNS)
 
@@ -193,7 +194,8 @@ def rao_scott(p: np.ndarray, v: np.ndarray, nr: int, nc: int, nu: float, statist
         stat = x2 / tr
         return {"statistic": stat, "ndf": d0, "ddf": d0 * nu, "p_value": float(f_dist.sf(stat, d0, d0 * nu))}
     stat = x2 / (tr / delta.shape[0])
-    return {"statistic": stat, "ndf": float(delta.shape[0]), "ddf": np.inf, "p_value": float(chi2.sf(stat, delta.shape[0]))}
+    k = delta.shape[0]
+    return {"statistic": stat, "ndf": float(k), "ddf": np.inf, "p_value": float(chi2.sf(stat, k))}
 
 
 def chisq(design, row: str, col: str, by: str | Sequence[str] | None = None, *, statistic: str = "F"
@@ -217,7 +219,8 @@ def chisq(design, row: str, col: str, by: str | Sequence[str] | None = None, *, 
         rk, ck = np.unique(rc[rows]), np.unique(cc[rows])
         res = dict.fromkeys(CHISQ_COLUMNS, np.nan)
         if len(rk) >= 2 and len(ck) >= 2:
-            cell = np.searchsorted(rk, np.where(rows, rc, rk[0])) + len(rk) * np.searchsorted(ck, np.where(rows, cc, ck[0]))
+            cell = (np.searchsorted(rk, np.where(rows, rc, rk[0]))
+                    + len(rk) * np.searchsorted(ck, np.where(rows, cc, ck[0])))
             ind = np.zeros((len(w), len(rk) * len(ck)))
             ind[np.flatnonzero(rows), cell[rows]] = 1.0
             shares = [weighted_share(w, ind[:, k], rows) for k in range(ind.shape[1])]
