@@ -60,8 +60,25 @@ def cmd_estimate(args) -> int:
 
     data = read_table(args.data)
     d = _design(args, data)
-    fn = d.mean if args.stat == "mean" else d.total
-    _write(fn(args.var, by=args.by), args.out)
+    if args.stat == "proportion":
+        out = d.proportion(args.var, by=args.by, method=args.method, success=args.success)
+    elif args.stat == "quantile":
+        out = d.quantile(args.var, args.quantiles, by=args.by)
+    else:
+        out = (d.mean if args.stat == "mean" else d.total)(args.var, by=args.by)
+    _write(out, args.out)
+    return 0
+
+
+def cmd_crosstab(args) -> int:
+    from .io import read_table
+
+    d = _design(args, read_table(args.data))
+    test = d.chisq(args.row, args.col, by=args.by, statistic=args.statistic)
+    _write(d.table(args.row, args.col, by=args.by), args.out)
+    if args.out == "-" and args.test_out == "-":
+        print()
+    _write(test, args.test_out)
     return 0
 
 
@@ -373,12 +390,29 @@ def build_parser() -> argparse.ArgumentParser:
     iu.add_argument("--no-units", action="store_true", help="ask the unit as free text instead")
     i.set_defaults(fn=cmd_instrument)
 
-    e = sub.add_parser("estimate", help="design-based means or totals with SEs")
+    e = sub.add_parser("estimate", help="design-based means, totals, proportions or quantiles with SEs")
     e.add_argument("data", help="CSV, XLSX or SAV file")
     e.add_argument("--var", required=True, action="append", help="variable (repeatable)")
-    e.add_argument("--stat", default="mean", choices=["mean", "total"])
+    e.add_argument("--stat", default="mean", choices=["mean", "total", "proportion", "quantile"])
+    e.add_argument("--method", default="logit", choices=["logit", "likelihood", "beta", "mean"],
+                   help="interval of --stat proportion (as R's svyciprop; default logit)")
+    e.add_argument("--success", metavar="CODE", action="append",
+                   help="--stat proportion: a code counted as 1 (repeatable); default: the variable is 0/1")
+    e.add_argument("--quantiles", metavar="P", type=float, nargs="+", default=[0.5],
+                   help="--stat quantile: probabilities (default 0.5)")
     _design_options(e)
     e.set_defaults(fn=cmd_estimate)
+
+    x = sub.add_parser("crosstab", help="weighted table of two variables and the Rao-Scott test of independence")
+    x.add_argument("data", help="CSV, XLSX or SAV file")
+    x.add_argument("row", help="row variable")
+    x.add_argument("col", help="column variable")
+    x.add_argument("--statistic", default="F", choices=["F", "Chisq"],
+                   help="Rao-Scott second-order F (default) or first-order chi-squared (as R's svychisq)")
+    x.add_argument("--test-out", metavar="TEST.csv", default="-",
+                   help="where the test goes ('-', the default: standard output, after the table and a blank line)")
+    _design_options(x)
+    x.set_defaults(fn=cmd_crosstab)
 
     s = sub.add_parser("score", help="scores of every item, indicator and the index with SEs")
     s.add_argument("--questionnaire", required=True)

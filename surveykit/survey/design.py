@@ -647,3 +647,38 @@ class Design:
         y, _ = self._matrix(numerator)
         x, _ = self._matrix(denominator)
         return self._ratio_table(y, x, [f"{numerator}/{denominator}"], by)
+
+    # --- the statistician's verbs (issue 16): thin wrappers; the methods, formulas and R equivalents are in
+    # :mod:`.categorical`, :mod:`.quantile` and :mod:`.glm` ------------------------------------------------------
+    def proportion(self, variables: str | Sequence[str], by: str | Sequence[str] | None = None, *,
+                   method: str = "logit", success: Sequence | None = None, level: float = 0.95,
+                   df: float | None = None) -> pd.DataFrame:
+        """Proportions with intervals inside [0, 1], per domain (R ``svyciprop``): logit, likelihood, beta or mean
+        interval on the domain's df; ``success`` = codes counted as 1. See :func:`.categorical.proportion`."""
+        from .categorical import proportion
+        return proportion(self, variables, by, method=method, success=success, level=level, df=df)
+
+    def quantile(self, variables: str | Sequence[str], probs: float | Sequence[float],
+                 by: str | Sequence[str] | None = None, *, level: float = 0.95,
+                 df: float | None = None) -> pd.DataFrame:
+        """Quantiles with Woodruff intervals (R ``svyquantile``, qrule "math"). See :func:`.quantile.quantile`."""
+        from .quantile import quantile
+        return quantile(self, variables, probs, by, level=level, df=df)
+
+    def table(self, row: str, col: str | None = None, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+        """Weighted counts and cell proportions with SEs (R ``svytable``, ``svytotal``/``svymean`` of a factor).
+        See :func:`.categorical.table`."""
+        from .categorical import table
+        return table(self, row, col, by)
+
+    def chisq(self, row: str, col: str, by: str | Sequence[str] | None = None, *,
+              statistic: str = "F") -> pd.DataFrame:
+        """Rao-Scott test of independence (R ``svychisq``): second-order ``"F"`` or first-order ``"Chisq"``.
+        See :func:`.categorical.chisq`."""
+        from .categorical import chisq
+        return chisq(self, row, col, by, statistic=statistic)
+
+    def glm(self, formula: str, family: str = "gaussian", *, level: float = 0.95) -> pd.DataFrame:
+        """Survey-weighted GLM with linearised SEs (R ``svyglm``, quasi-families). See :func:`.glm.glm`."""
+        from .glm import glm
+        return glm(self, formula, family, level=level)
