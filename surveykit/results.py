@@ -10,7 +10,7 @@ Layout (``<results>/<year>/``)::
     sample.parquet       respondents per unit and group (unweighted n, sum of weights)
     dont_know.parquet    don't-know rate per unit and item (an awareness signal)
     weights.parquet      weight diagnostics per unit, before ("design") and after ("final") raking
-    ranks, compare_rest, group_gaps, comparisons, drivers, reliability, cfa .parquet
+    ranks, compare_rest, group_gaps, comparisons, drivers, satisfaction_rates, reliability, cfa .parquet
                          the analysis of surveykit.analysis (codes, not words: reports translate them)
     year_change.parquet  change of every score on the previous year (written once both years exist)
     zones_status, zones_evaluation, zones_targets, zones_tasks .parquet
@@ -109,6 +109,7 @@ class YearResults:
     cfa: pd.DataFrame
     drivers: pd.DataFrame | None = None
     comparisons: pd.DataFrame | None = None
+    satisfaction_rates: pd.DataFrame | None = None
     year_change: pd.DataFrame | None = None
     zones_status: pd.DataFrame | None = None
     zones_evaluation: pd.DataFrame | None = None

@@ -245,6 +245,9 @@ def analysis_tables(study: Study, q: Questionnaire, design: Design, data: pd.Dat
            "group_gaps": _with_region(ska.group_gap(q, design, by=col, family=col), ska.group_gap(q, design), col),
            "reliability": ska.reliability(q, data),
            "cfa": ska.cfa(q, data)}
+    if q.top_box is not None:
+        rates = _with_region(ska.satisfaction_rates(q, design, by=col), ska.satisfaction_rates(q, design), col)
+        out["satisfaction_rates"] = ska.mark_small(rates, min_n=study.min_n, max_rse=None)
     if q.roles.outcome is not None:
         out["drivers"] = pd.concat([ska.importance_performance(q, design, outcome=q.roles.outcome, level=lv)
                                     .assign(level=lv) for lv in (1, 2)], ignore_index=True)

@@ -88,6 +88,12 @@ def test_dont_know_rate_equals_the_engine_mean_of_an_indicator(fx):
     np.testing.assert_allclose(got["estimate"], exp["estimate"], rtol=1e-12)
     np.testing.assert_allclose(got["se"], exp["se"], rtol=1e-10)
     assert (got["ci_low"] >= 0).all() and (got["ci_high"] <= 1).all()
+    # the interval is svyciprop's logit interval (the proportion verb is checked against R in test_survey_verbs.py)
+    logit = d2.proportion("dk", by="district", method="logit").set_index("district")
+    np.testing.assert_allclose(got["ci_low"], logit["ci_low"], rtol=1e-10)
+    np.testing.assert_allclose(got["ci_high"], logit["ci_high"], rtol=1e-10)
+    p, se = got["estimate"].to_numpy(), got["se"].to_numpy()      # hand check: asymmetric around p, inside (0, 1)
+    assert ((got["ci_low"] < p) & (p < got["ci_high"])).all() and not np.allclose(p - got["ci_low"], got["ci_high"] - p)
 
 
 def test_dont_know_rates_on_the_demo(demo):

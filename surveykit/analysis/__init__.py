@@ -23,6 +23,7 @@ from .drivers import (driver_regression, importance_performance, johnson_weights
 from .ranks import format_rank, rank_from_estimates, rank_intervals
 from .reliability import (cfa, cfa_loadings, cronbach_alpha, item_analysis, item_statistics, mcdonald_omega,
                           reliability)
+from .rates import satisfaction_rates
 from .smalldomains import dont_know_rates, mark_small
 
 __all__ = [
@@ -31,5 +32,5 @@ __all__ = [
     "importance_performance", "quadrant_chart",
     "compare_to_rest", "year_change", "group_gap", "domain_gap", "ownership_gap", "adjust_pvalues",
     "rank_intervals", "rank_from_estimates", "format_rank",
-    "mark_small", "dont_know_rates",
+    "mark_small", "dont_know_rates", "satisfaction_rates",
 ]

@@ -23,6 +23,8 @@ import pandas as pd
 from ..errors import InputError
 from ..scoring import group_codes, item_score_matrix
 from ..spec.questionnaire import Questionnaire
+from ..survey.adapter import degf
+from ..survey.categorical import logit_interval
 from ..survey.design import Z95, Design, _as_list, numeric_column
 from ..survey.variance import group_sum
 
@@ -99,11 +101,13 @@ def dont_know_rates(q: Questionnaire, design: Design, by: str | Sequence[str] | 
     DataFrame: the ``by`` columns, ``group``, ``item``, ``node`` (the item's parent indicator), ``n_asked``
     (respondents asked who answered, don't know included), ``n_dont_know``, ``estimate`` (the weighted rate
     ``sum w dk / sum w`` over those respondents), ``se`` (linearised: influence ``w (dk - rate) / sum w`` under the
-    full design), ``ci_low``, ``ci_high`` (normal 95%, clipped to [0, 1]). Items without a missing code in their
-    scale, and cells where the item is not asked, have no row.
+    full design), ``ci_low``, ``ci_high`` (95%, logit: ``expit(logit p ± t·se/(p(1-p)))`` on the domain's degrees
+    of freedom, so the interval stays inside [0, 1]; NaN when the rate is 0 or 1). Items without a missing code in
+    their scale, and cells where the item is not asked, have no row.
 
     Source: ratio estimator of a domain mean with its linearised variance (Särndal, Swensson & Wretman 1992
-    §5.6; R ``svyby(~dk, ~domain, design, svymean, na.rm=TRUE)``).
+    §5.6; R ``svyby(~dk, ~domain, design, svymean, na.rm=TRUE)``); the interval is R's ``svyciprop(~dk,
+    subset(design, domain & asked), method = "logit")``.
 
     Example
     -------
@@ -166,8 +170,8 @@ def dont_know_rates(q: Questionnaire, design: Design, by: str | Sequence[str] | 
         f["n_dont_know"] = n_dk[:, k].astype(np.int64)
         f["estimate"] = rate[:, k]
         f["se"] = np.where(den[:, k] > 0, np.sqrt(np.maximum(var[:, k], 0.0)), np.nan)
+        f["df"] = [degf(design, (dom == d) & (ok[:, k] > 0)) for d in range(n_dom)]
         frames.append(f[f["n_asked"] > 0])
     out = pd.concat(frames, ignore_index=True)
-    out["ci_low"] = (out["estimate"] - Z95 * out["se"]).clip(lower=0.0)
-    out["ci_high"] = (out["estimate"] + Z95 * out["se"]).clip(upper=1.0)
+    out["ci_low"], out["ci_high"] = logit_interval(out["estimate"], out["se"], out.pop("df"))
     return out.reset_index(drop=True)

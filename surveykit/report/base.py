@@ -86,6 +86,24 @@ class StoreView:
             return ""
         return f"[{low:+.2f}, {high:+.2f}]" if signed else f"{fmt(low)}–{fmt(high)}"
 
+    # --- satisfaction rate ------------------------------------------------------------------------------------
+    @property
+    def has_rates(self) -> bool:
+        return self.store.satisfaction_rates is not None and len(self.store.satisfaction_rates) > 0
+
+    def rates_text(self) -> str:
+        codes = self.p.sep().join(f"{c}={self.q.scale.labels[c].get(self.lang)}" if c in self.q.scale.labels
+                                  else str(c) for c in (self.q.top_box or ()))
+        return self.p.md("rates.lead", codes=codes)
+
+    def percent(self, row) -> tuple[str, str]:
+        """A rate and its interval as percentages (the "too few" mark when suppressed)."""
+        if bool(row.get("suppressed", False)) or row["estimate"] != row["estimate"]:
+            return self.p.t("suppressed"), ""
+        lo, hi = row["ci_low"], row["ci_high"]
+        ci = "" if lo != lo or hi != hi else f"{100 * lo:.1f}%–{100 * hi:.1f}%"
+        return f"{100 * row['estimate']:.1f}%", ci
+
     # --- protection level -------------------------------------------------------------------------------------
     @property
     def protection(self) -> dict | None:

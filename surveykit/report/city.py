@@ -116,6 +116,19 @@ class CityReport(StoreView):
             rows.append(row)
         return pd.DataFrame(rows)
 
+    def rates_table(self) -> pd.DataFrame:
+        """Every unit's satisfaction rate (index and first-level indicators), the region's last."""
+        rt = self.store.satisfaction_rates
+        nodes = ["index", *self.first_level()]
+        rows = []
+        for u in [*self._order(set(rt.unit) - {"all"}), "all"]:
+            row = {self.p.t("col.unit"): self.unit_name(u)}
+            for n in nodes:
+                r = rt[(rt.unit == u) & (rt.node == n)]
+                row[self.label(n)] = self.percent(r.iloc[0])[0] if len(r) else ""
+            rows.append(row)
+        return pd.DataFrame(rows)
+
     # --- protection level ------------------------------------------------------------------------------------
     def protection_tables(self) -> dict[str, pd.DataFrame]:
         """Ranking with Monte Carlo rank bands and dimension scores, the sensitivity indices, the scorecard."""

@@ -166,13 +166,27 @@ class DistrictReport(StoreView):
             rows.append(row)
         return pd.DataFrame(rows)
 
+    def rates_table(self) -> pd.DataFrame:
+        """The satisfaction rate of the index and first-level indicators, with logit 95% CIs, beside the region's."""
+        p, rt = self.p, self.store.satisfaction_rates
+        rows = []
+        for node in ["index", *self.first_level()]:
+            mine, region = rt[(rt.unit == self.unit.id) & (rt.node == node)], rt[(rt.unit == REGION) & (rt.node == node)]
+            if not len(mine):
+                continue
+            rate, ci = self.percent(mine.iloc[0])
+            rows.append({p.t("col.indicator"): self.label(node), p.t("col.rate"): rate, p.t("col.ci"): ci,
+                         p.t("col.rate_city"): self.percent(region.iloc[0])[0] if len(region) else "",
+                         p.t("col.n"): int(mine.n.iloc[0])})
+        return pd.DataFrame(rows)
+
     def dont_know_table(self, top: int = 5) -> pd.DataFrame:
         """The items most often answered "don't know" in this unit (all groups): an awareness signal."""
         p = self.p
         dk = self._mine(self.store.dont_know).sort_values("estimate", ascending=False).head(top)
         return pd.DataFrame({p.t("col.item"): [self.label(i) for i in dk["item"]],
-                             p.t("col.dk_rate"): [f"{100 * x:.1f}%" for x in dk.estimate],
-                             p.t("col.ci"): [f"{100 * a:.1f}%–{100 * b:.1f}%" for a, b in zip(dk.ci_low, dk.ci_high)],
+                             p.t("col.dk_rate"): [self.percent(r)[0] for _, r in dk.iterrows()],
+                             p.t("col.ci"): [self.percent(r)[1] for _, r in dk.iterrows()],
                              p.t("col.n_asked"): dk.n_asked.astype(int)})
 
     # --- comparisons ---------------------------------------------------------------------------------------------

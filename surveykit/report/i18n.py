@@ -271,6 +271,15 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "chart.heatmap.title": {"zh": "各{kind}满意度指数与一级指标得分", "en": "Index and first-level scores by {kind}"},
     "chart.trend.title": {"zh": "各{kind}满意度指数历年变化", "en": "Satisfaction index by {kind} and year"},
+    # satisfaction rate
+    "h.rates": {"zh": "满意率", "en": "Satisfaction rate"},
+    "rates.lead": {"zh": "满意率为对该指标平均而言“满意”或“非常满意”（{codes}）的受访者所占比例（全体受访者合并、加权计算），"
+                         "95%置信区间按 logit 方法计算，始终位于 0–100% 之间。",
+                   "en": "The satisfaction rate is the weighted share of respondents who are, on average over the "
+                         "indicator's items, satisfied ({codes}), all respondents pooled; 95% confidence intervals are "
+                         "logit intervals, which stay within 0–100%."},
+    "col.rate": {"zh": "满意率", "en": "Satisfaction rate"},
+    "col.rate_city": {"zh": "{whole}满意率", "en": "Rate of {whole}"},
     # demonstration zones
     "h.zone": {"zh": "示范区建设", "en": "Demonstration zone"},
     "h.zone.targets": {"zh": "{kind}：验收指标", "en": "{kind}: targets"},

@@ -162,6 +162,7 @@ class Questionnaire(BaseModel):
     indicators: tuple[Node, ...] = Field(min_length=1)
     bands: tuple[Band, ...] = DEFAULT_BANDS  # extension of contract 1: optional, wording bands of the reports
     roles: Roles = Roles()                   # extension: what some nodes stand for (the outcome node)
+    top_box: tuple[int, ...] | None = None   # extension: the codes counted as satisfied (the satisfaction rate)
     recommendations: str | None = None       # extension: file of recommendation texts per node (relative path)
     source: Path | None = None               # the file it was read from (set by load_questionnaire)
 
@@ -216,6 +217,12 @@ class Questionnaire(BaseModel):
                 if g not in group_ids:
                     raise ValueError(f"item '{item.id}' names group '{g}', which is not declared in groups.levels "
                                      f"({', '.join(group_ids)})")
+        if self.top_box is not None:
+            off = [c for c in self.top_box if not self.scale.min <= c <= self.scale.max]
+            if off or not self.top_box:
+                raise ValueError(f"top_box codes must be on the scale {self.scale.min}..{self.scale.max}: {off}")
+            if max(self.top_box) != self.scale.max or len(self.top_box) != self.scale.max - min(self.top_box) + 1:
+                raise ValueError("top_box must be the top codes of the scale, e.g. [4, 5] on 1..5")
         out = self.roles.outcome
         if out is not None and out not in {n.id for n in self.nodes}:
             raise ValueError(f"roles.outcome names '{out}', which is not an indicator node of the tree")

@@ -38,6 +38,20 @@ def _indicator(design, column: str, success: Sequence | None) -> np.ndarray:
     return y
 
 
+def logit_interval(p, se, df, level: float = 0.95):
+    """R's ``svyciprop(method = "logit")``: the Wald interval of the log-odds (``svyglm(y ~ 1, quasibinomial)``),
+    ``expit(logit p ± t_df · se / (p (1 - p)))``, t on ``df`` degrees of freedom; NaN where p is 0 or 1 (the
+    log-odds is infinite). Vectorised over ``p``, ``se``, ``df``."""
+    p, se, df = np.asarray(p, dtype=float), np.asarray(se, dtype=float), np.asarray(df, dtype=float)
+    q = t_quantile(1.0 - (1.0 - level) / 2.0, df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = q * se / (p * (1.0 - p))
+        inside = (p > 0.0) & (p < 1.0)
+        lo = np.where(inside, expit(logit(p) - half), np.nan)
+        hi = np.where(inside, expit(logit(p) + half), np.nan)
+    return lo, hi
+
+
 def _interval(design, y, rows, p, var, df, method: str, level: float) -> tuple[float, float]:
     """The interval of ``svyciprop`` for one domain (``rows``) with estimate ``p`` and variance ``var``, on ``df``
     degrees of freedom (R's ``df`` argument, by default ``degf`` of the domain)."""
@@ -46,12 +60,9 @@ def _interval(design, y, rows, p, var, df, method: str, level: float) -> tuple[f
     if method == "mean":        # confint(svymean, df = degf)
         q = t_quantile(1.0 - a, df)
         return p - q * se, p + q * se
-    if method == "logit":       # svyglm(y ~ 1, quasibinomial): Wald interval of the log-odds, t on degf
-        q = t_quantile(1.0 - a, df)
-        if not 0.0 < p < 1.0:
-            return np.nan, np.nan
-        half = q * se / (p * (1.0 - p))
-        return float(expit(logit(p) - half)), float(expit(logit(p) + half))
+    if method == "logit":
+        lo, hi = logit_interval(p, se, df, level)
+        return float(lo), float(hi)
     if method == "beta":        # Korn & Graubard (1998): effective n, corrected to the design's df
         kept = int(r_rows(design, rows).sum())
         n_eff = p * (1.0 - p) / var * (t_quantile(a, kept - 1) / t_quantile(a, degf(design, rows))) ** 2

@@ -53,11 +53,13 @@ def domains(design, by: str | Sequence[str] | None) -> Domains:
     return Domains(codes, table, by, in_design(design))
 
 
-def t_quantile(p: float, df: float) -> float:
-    """``qt(p, df)``: ``qnorm(p)`` for infinite df, NaN when there are no degrees of freedom (``df <= 0``)."""
-    if np.isinf(df):
-        return float(norm.ppf(p))
-    return float(t_dist.ppf(p, df)) if df > 0 else float("nan")
+def t_quantile(p: float, df):
+    """``qt(p, df)``: ``qnorm(p)`` for infinite df, NaN when there are no degrees of freedom (``df <= 0``);
+    a float for a scalar ``df``, an array for an array."""
+    d = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore"):
+        q = np.where(np.isinf(d), norm.ppf(p), np.where(d > 0, t_dist.ppf(p, np.where(d > 0, d, 1.0)), np.nan))
+    return float(q) if q.ndim == 0 else q
 
 
 def values(design, column: str) -> np.ndarray:

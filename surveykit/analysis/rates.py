@@ -1,0 +1,64 @@
+"""The satisfaction rate (满意率): the share of respondents satisfied, beside the 0-100 score.
+
+A respondent is *satisfied* with an indicator when their own score on it -- the mean of their item scores under the
+indicator, weighted and renormalised as the tree does for their group (contract 2, rule 3) -- reaches the score of
+the lowest ``top_box`` code (e.g. 75 for ``top_box: [4, 5]`` on 1..5: on average "satisfied" or "very satisfied";
+reverse-keyed items count in their scored direction). Respondents who answered none of the indicator's items are
+outside the domain. The rate is the design-weighted share of satisfied respondents (all groups pooled: a head
+count, not the group-weighted score), with R's ``svyciprop(method = "logit")`` interval on the domain's degrees of
+freedom (:meth:`surveykit.Design.proportion`).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..scoring import group_codes, item_score_matrix, rollup
+from ..spec.questionnaire import Questionnaire
+from ..survey.design import Design, _as_list
+
+RATE_COLUMNS = ["group", "node", "estimate", "se", "ci_low", "ci_high", "n"]
+
+
+def respondent_node_scores(q: Questionnaire, data: pd.DataFrame, nodes: Sequence[str]) -> np.ndarray:
+    """Each respondent's own score on each node (rows x nodes): the tree's weights for their group renormalised
+    over the items they answered; NaN where they answered none."""
+    g = group_codes(q, data)
+    s = item_score_matrix(q, data, groups=g)
+    ru = rollup(q)
+    col = [ru.elements.index(n) for n in nodes]
+    answered, filled = ~np.isnan(s), np.nan_to_num(s)
+    out = np.full((len(data), len(nodes)), np.nan)
+    for k, gid in enumerate(q.group_ids):
+        rows = g == k
+        c = ru.coef[gid][:, col]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[rows] = (filled[rows] @ c) / (answered[rows] @ c)
+    return out
+
+
+def satisfaction_rates(q: Questionnaire, design: Design, by: str | Sequence[str] | None = None, *,
+                       nodes: Sequence[str] | None = None) -> pd.DataFrame:
+    """The satisfaction rate of the index and the first-level indicators (or ``nodes``) per domain (module
+    docstring). Columns: the ``by`` columns, ``group`` (``all``), ``node``, ``estimate``, ``se``, ``ci_low``,
+    ``ci_high``, ``n``. Empty when the questionnaire declares no ``top_box``.
+
+    Example
+    -------
+    >>> satisfaction_rates(q, design, by="district").query("node == 'index'").head(2)   # doctest: +SKIP
+    """
+    by_cols = _as_list(by)
+    if q.top_box is None:
+        return pd.DataFrame(columns=[*by_cols, *RATE_COLUMNS])
+    nodes = list(nodes or ["index", *[n.id for n in q.indicators]])
+    threshold = q.scale.score(min(q.top_box))
+    scores = respondent_node_scores(q, design.data, nodes)
+    flags = {f"_satisfied_{k}": np.where(np.isnan(scores[:, k]), np.nan, (scores[:, k] >= threshold - 1e-9) * 1.0)
+             for k in range(len(nodes))}
+    out = design.assign(**flags).proportion(list(flags), by=by_cols or None, method="logit")
+    out["node"] = out.pop("variable").map({f"_satisfied_{k}": n for k, n in enumerate(nodes)})
+    out["group"] = "all"
+    return out[[*by_cols, *RATE_COLUMNS]]
