@@ -36,6 +36,8 @@ def demo(tmp_path_factory):
     ensure_results(study)
     out = base / "reports"
     zh = [render_reports(study, year=2026, districts=d, lang="zh", out=out, jobs=1) for d in ("pudong", "临港新片区")]
+    # the demonstration zones at their different stages (the demo register's stories)
+    zh.append(render_reports(study, year=2026, districts="fengxian,minhang,baoshan,xuhui", lang="zh", out=out, jobs=2))
     en = render_reports(study, year=2026, districts="Huangpu", lang="en", out=base / "reports_en", jobs=1)
     return {"study": study, "out": out, "zh": zh, "en": en, "data": data, "base": base}
 
@@ -279,3 +281,137 @@ def test_protection_tables_and_sentences(demo):
     assert f"{idx.score:.2f} 分" in zh and f"排第 {int(idx['rank'])} 位" in zh and "90% 区间" in zh
     en = " ".join(pr.unit_sentences(DistrictReport(res, 2026, "huangpu", "en"), "huangpu"))
     assert "rank" in en and "acceptance targets" in en
+
+
+@pytest.mark.parametrize("params, unit", [({}, "黄浦区"), ({"district": "pudong"}, "浦东新区")])
+def test_notebook_runs_as_opened_in_jupyterlab(demo, tmp_path, params, unit):
+    """The report notebook executed as JupyterLab runs it: working folder = its own folder, the defaults of its
+    parameters cell (results = ../data/demo/results, where `make demo` puts the store), nothing injected; changing
+    `district` shows that unit."""
+    import shutil
+    import papermill as pm
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(ROOT / "notebooks" / "district_report.ipynb", tmp_path / "notebooks")
+    (tmp_path / "data" / "demo").mkdir(parents=True)
+    (tmp_path / "data" / "demo" / "results").symlink_to(demo["study"].results_dir, target_is_directory=True)
+    nb = pm.execute_notebook(str(tmp_path / "notebooks" / "district_report.ipynb"), None, parameters=params,
+                             kernel_name="python3", progress_bar=False, cwd=str(tmp_path / "notebooks"))
+    shown = "".join(str(o.get("data", {}).get("text/markdown", "")) for c in nb.cells for o in c.get("outputs", []))
+    assert f"# {unit}2026年" in shown and "Error" not in shown
+
+
+ZONE_SECTIONS = {   # unit: (status shown, kind of this year's evaluation, verdict shown; None: no scorecard)
+    "pudong": ("示范区（第", "年度监测", "整改预警：指标连续两年未达标"),
+    "fengxian": ("验收评审", "验收评审", "建议通过"),
+    "minhang": ("续展评审", "续展评审", "尚不能确定"),
+    "baoshan": ("责令整改", "整改进展", "部分完成整改"),
+    "xuhui": ("试点区", None, None),
+    "lingang": ("已申报", None, None),
+}
+
+
+@pytest.mark.parametrize("unit", sorted(ZONE_SECTIONS))
+def test_each_zone_status_shows_its_section(demo, unit):
+    """The demo register's stories (tests/test_zones_demo.py) as the bureau reads them: the status, and the
+    scorecard only where this year's evaluation needs one."""
+    status, kind, verdict = ZONE_SECTIONS[unit]
+    html = read(demo["out"] / "2026" / f"{unit}.html")
+    assert "示范区建设" in html and f"示范区状态：{status}" in html
+    if kind is None:
+        assert "验收指标</th>" not in html and "示范区验收指标" not in html
+    else:
+        assert f"本年度" in html and kind in html and verdict in html and "验收指标</th>" in html
+
+
+def test_zone_verdicts_follow_the_demo_scorecards(demo):
+    """The register's stories agree with the acceptance scorecards of the demo's own store."""
+    store = load_results(demo["study"].results_dir, 2026)
+    ev = store.zones_evaluation.set_index("unit")
+    assert ev.loc["fengxian", "verdict"] == "pass" and ev.loc["minhang", "verdict"] == "not_decisive"
+    assert ev.loc["baoshan", "verdict"] == "partly_rectified" and ev.loc["pudong", "verdict"] == "rectification_warning"
+    assert ev.loc["jinshan", "kind"] == "none" and ev.loc["huangpu", "kind"] == "none"
+    overview = load_results(demo["study"].results_dir, 2026).zones_status
+    assert (overview.status != "not_zone").sum() >= 8
+
+
+ALLOWED_ASCII = {"Cronbach", "McDonald", "Holm", "Kish", "Shapley", "Sobol", "CFI", "TLI", "RMSEA", "SRMR", "logit",
+                 "surveykit", "JRC", "OECD", "AHP", "UTF", "BOM", "GBK", "CV", "ST", "S1", "z", "R²", "Z"}
+
+
+def visible_text(html: str) -> str:
+    html = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    import html as h
+    return h.unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+def test_every_zh_page_speaks_chinese(demo):
+    """No English sentence, code or Python repr in a Chinese page: ASCII words are method names, or the data's own
+    file name, fingerprints and timestamps in the provenance table."""
+    m = load_results(demo["study"].results_dir, 2026).manifest
+    data_words = {Path(m["inputs"]["responses"]["path"]).name}
+    for name in ("pudong", "lingang", "fengxian", "baoshan", "overview"):
+        page = demo["out"] / "2026" / f"{name}.html"
+        if not page.exists():
+            continue
+        text = visible_text(read(page))
+        for w in data_words:
+            text = text.replace(w, " ")
+        text = re.sub(r"\b[0-9a-f]{16}\b|\d{4}-\d\d-\d\dT[\d:+]+|\d+(\.\d+)?", " ", text)
+        words = set(re.findall(r"[A-Za-z][A-Za-z²]*", text)) - ALLOWED_ASCII - {"utf", "bom", "gbk"}
+        assert not words, (name, sorted(words)[:20])
+
+
+def test_every_en_page_speaks_english(demo):
+    """No Chinese in an English page (units of measure translated), except a unit's own name when it has no
+    English one."""
+    text = visible_text(read(demo["base"] / "reports_en" / "2026" / "huangpu.html"))
+    cjk = set(re.findall(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]+", text))
+    assert not cjk, sorted(cjk)[:20]
+
+
+def test_no_verdict_contradicts_its_interval(demo):
+    """Wherever a verdict sits beside an interval (versus the rest of the city, change on last year, group gaps,
+    declared comparisons), a significant verdict has an interval excluding 0 and 'no clear ...' one including it."""
+    from html.parser import HTMLParser
+
+    class Tables(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.tables, self.cell, self.row = [], None, None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "table":
+                self.tables.append([])
+            elif tag == "tr":
+                self.row = []
+                self.tables[-1].append(self.row)
+            elif tag in ("td", "th"):
+                self.cell = ""
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th") and self.row is not None:
+                self.row.append(self.cell.strip())
+                self.cell = None
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+    checked = 0
+    for name in ("pudong", "lingang", "fengxian", "minhang", "baoshan", "xuhui"):
+        parser = Tables()
+        parser.feed(read(demo["out"] / "2026" / f"{name}.html"))
+        for table in parser.tables:
+            head = table[0]
+            if "结论" not in head or "校正后95%置信区间" not in head:
+                continue
+            i, j = head.index("校正后95%置信区间"), head.index("结论")
+            for row in table[1:]:
+                m = re.fullmatch(r"\[([+\-−]?[\d.]+), ([+\-−]?[\d.]+)\]", row[i])
+                if not m:
+                    continue
+                lo, hi = (float(x.replace("−", "-")) for x in m.groups())
+                significant = row[j] in ("高于", "低于", "上升", "下降")
+                assert significant == (lo > 0 or hi < 0), (name, row)
+                checked += 1
+    assert checked > 50

@@ -25,7 +25,7 @@ from ..analysis.ranks import format_rank
 from ..results import REGION
 from .base import StoreView, finite, signed
 from .findings import find, load_recommendations, recommend
-from ..protection.scorecard import STATUS_TEXT
+from ..protection.scorecard import STATUS_TEXT, load_targets
 from .i18n import fmt
 from ..quality import appendix_table
 from ..analysis import quadrant_chart
@@ -417,8 +417,8 @@ class DistrictReport(StoreView):
         """Where every number came from, in words: questionnaire, responses, quality, design, parameters, software."""
         p, m = self.p, self.store.manifest
         qi, ri = m["inputs"]["questionnaire"], m["inputs"]["responses"]
-        rows = [(p.t("prov.questionnaire"), p.t("prov.questionnaire.value", id=qi["id"], version=qi["version"],
-                                               sha=qi["sha256"][:16])),
+        rows = [(p.t("prov.questionnaire"), p.t("prov.questionnaire.value", id=self.q.title.get(self.lang),
+                                               version=qi["version"], sha=qi["sha256"][:16])),
                 (p.t("prov.responses"), p.t("prov.responses.value", file=Path(ri["path"]).name, rows=ri["rows"],
                                             encoding=ri.get("encoding") or "–", sha=ri["sha256"][:16])),
                 (p.t("prov.design"), self._design_value()),
@@ -427,8 +427,9 @@ class DistrictReport(StoreView):
                 (p.t("prov.parameters"), self._parameters_value())]
         if self.protection is not None:
             pm = self.protection["manifest"]
-            rows.append((p.t("prov.framework"), p.t("prov.framework.value", fw=pm["framework"]["id"],
-                                                    fv=pm["framework"]["version"], tg=pm["targets"]["id"],
+            fw, tg = self.framework(), load_targets(pm["targets"]["path"])
+            rows.append((p.t("prov.framework"), p.t("prov.framework.value", fw=_title(fw, self.lang),
+                                                    fv=pm["framework"]["version"], tg=_title(tg, self.lang),
                                                     tv=pm["targets"]["version"])))
         rows += [(p.t("prov.package"), f"surveykit {m['surveykit_version']}"), (p.t("prov.computed"), m["created"])]
         return pd.DataFrame(rows, columns=[p.t("prov.item"), p.t("prov.value")])
@@ -570,6 +571,11 @@ class ZoneSection:
                              p.t("col.done"): t.done.to_numpy(), p.t("col.in_progress"): t.in_progress.to_numpy(),
                              p.t("col.not_started"): t.not_started.to_numpy(),
                              p.t("col.status"): [p.t(f"zone.area_status.{s}") for s in t.area_status]})
+
+
+def _title(spec, lang: str) -> str:
+    """A framework's or targets file's title in ``lang`` (its id when it has none)."""
+    return spec.title.get(lang) if getattr(spec, "title", None) is not None else spec.id
 
 
 def finite_int(x) -> bool:

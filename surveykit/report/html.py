@@ -102,6 +102,7 @@ def _exporter():
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         embed_images=True,
+        exclude_anchor_links=True,   # no "¶" links: printed reports, and no heading text copied into a URL
     )
 
 
@@ -271,7 +272,7 @@ def _take_title_heading(cells: list, title: str | None,
     if not match:
         return None, None, cells
     heading = _plain(match.group("text"))
-    if title is not None and _plain(str(title)) != heading:
+    if title is not None and str(title).strip() != heading:   # the title is plain text already
         return None, None, cells
     remove = {start}
     subtitle = None

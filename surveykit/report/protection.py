@@ -28,9 +28,16 @@ METHOD_EN = {"minmax": "min-max scaling to 0-100 (goalposts, with clipping, wher
              "zscore": "z-scores (50 + 10z)", "rank": "scaled ranks", "distance": "distance to target",
              "expert": "expert weights", "equal": "equal weights", "ahp": "AHP weights", "entropy": "entropy weights",
              "arithmetic": "weighted arithmetic mean", "geometric": "weighted geometric mean"}
-#: Units of measure of the framework, in English (the framework writes them as the bureau does, in Chinese).
-UNIT_EN = {"件": "cases", "%": "%", "天": "days", "万元": "10k yuan", "个": "", "家": "firms", "件/万户": "per 10k entities",
-           "分": "points", "次": "times", "人": "persons"}
+#: Chinese measure words of the framework's units, in English (a unit written ``件/万户`` reads "cases per 10k
+#: entities"); a unit not made of these words is shown as written.
+UNIT_EN = {"件": "cases", "%": "%", "天": "days", "万元": "10k yuan", "元": "yuan", "个": "units", "家": "firms",
+           "户": "entities", "万户": "10k entities", "分": "points", "次": "times", "人": "persons", "人次": "person-times",
+           "项": "items", "年": "years", "月": "months", "小时": "hours"}
+
+
+#: After "per", the singular (10k yuan per case).
+PER_EN = {"件": "case", "个": "unit", "家": "firm", "户": "entity", "人": "person", "人次": "person-time", "项": "item",
+          "年": "year", "月": "month", "天": "day", "小时": "hour", "次": "time"}
 
 
 def _t(view, zh: str, en: str) -> str:
@@ -38,10 +45,13 @@ def _t(view, zh: str, en: str) -> str:
 
 
 def measure_unit(unit: str | None, lang: str) -> str:
-    """A unit of measure in the report's language (``件/万户`` -> ``per 10k entities``)."""
+    """A unit of measure in the report's language (``件/万户`` -> ``cases per 10k entities``)."""
     if not unit or lang != "en":
         return unit or ""
-    return UNIT_EN.get(unit, unit)
+    parts = unit.split("/")
+    if not all(p in UNIT_EN for p in parts):
+        return unit
+    return " per ".join([UNIT_EN[parts[0]], *(PER_EN.get(p, UNIT_EN[p]) for p in parts[1:])])
 
 
 def _note(note: str, view) -> str:
