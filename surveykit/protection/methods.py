@@ -15,11 +15,16 @@ import numpy as np
 # --- outliers (COINr's Treat(): check_SkewKurt, winsorise, log_CT) -----------------------------------------
 
 
-def _deviations(x, n_min: int) -> np.ndarray | None:
-    """The non-missing values minus their mean; None when there are fewer than ``n_min``."""
+def _shape_statistic(x, n_min: int, formula) -> float:
+    """``formula(n, d, s2)`` of the non-missing values (``d`` their deviations from the mean, ``s2 = sum d^2``);
+    NaN for fewer than ``n_min`` values, 0 when they are all equal."""
     x = np.asarray(x, dtype=float)
     x = x[~np.isnan(x)]
-    return x - x.mean() if len(x) >= n_min else None
+    if len(x) < n_min:
+        return float("nan")
+    d = x - x.mean()
+    s2 = np.sum(d**2)
+    return 0.0 if s2 == 0 else float(formula(len(x), d, s2))
 
 
 def skew(x) -> float:
@@ -27,14 +32,9 @@ def skew(x) -> float:
 
     ``G1 = sqrt(n(n-1))/(n-2) * m3 / m2^(3/2)`` with ``m_k`` the k-th central moment (divisor n).
     """
-    d = _deviations(x, 3)
-    if d is None:
-        return float("nan")
-    n, m2 = len(d), np.sum(d**2)
-    if m2 == 0:
-        return 0.0
-    g1 = np.sqrt(n) * np.sum(d**3) / m2**1.5
-    return float(g1 * np.sqrt(n * (n - 1)) / (n - 2))
+    def g1(n, d, m2):
+        return np.sqrt(n) * np.sum(d**3) / m2**1.5 * np.sqrt(n * (n - 1)) / (n - 2)
+    return _shape_statistic(x, 3, g1)
 
 
 def kurt(x) -> float:
@@ -42,14 +42,10 @@ def kurt(x) -> float:
 
     ``G2 = ((n+1)(r-3) + 6)(n-1)/((n-2)(n-3))`` with ``r = n * sum(d^4) / sum(d^2)^2``.
     """
-    d = _deviations(x, 4)
-    if d is None:
-        return float("nan")
-    n, s2 = len(d), np.sum(d**2)
-    if s2 == 0:
-        return 0.0
-    r = n * np.sum(d**4) / s2**2
-    return float(((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3)))
+    def g2(n, d, s2):
+        r = n * np.sum(d**4) / s2**2
+        return ((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
+    return _shape_statistic(x, 4, g2)
 
 
 def passes_skew_kurt(x, skew_thresh: float = 2.0, kurt_thresh: float = 3.5) -> bool:
