@@ -44,22 +44,33 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import (BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator,
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator,
                       model_validator)
 
 from ..spec.questionnaire import Id, Label, Weight
 from ..spec.yamlio import Version, read_yaml, validate_model
-from .registry import AGGREGATE, IMPUTE, NORMALISE, TREAT, WEIGHTS
+from .registry import AGGREGATE, IMPUTE, NORMALISE, TREAT, WEIGHTS, Registry
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
 Number = Annotated[StrictFloat | StrictInt, Field(allow_inf_nan=False)]
 
-# the names each method key accepts: the registries' (one list of methods, see .registry)
-NormaliseMethod = Literal[NORMALISE.names]  # type: ignore[valid-type]
-AggregateMethod = Literal[AGGREGATE.names]  # type: ignore[valid-type]
-WeightsMethod = Literal[WEIGHTS.names]  # type: ignore[valid-type]
-ImputeMethod = Literal[IMPUTE.names]  # type: ignore[valid-type]
-TreatMethod = Literal[TREAT.names]  # type: ignore[valid-type]
+
+
+def _method_of(registry: Registry):
+    """The type of a ``method`` key: a name registered in ``registry`` (looked up when a file is loaded, so the
+    registry is the one list of accepted names)."""
+    def known(name: str) -> str:
+        if name not in registry:
+            raise ValueError(registry.unknown(name))
+        return name
+    return Annotated[str, AfterValidator(known)]
+
+
+NormaliseMethod = _method_of(NORMALISE)
+AggregateMethod = _method_of(AGGREGATE)
+WeightsMethod = _method_of(WEIGHTS)
+ImputeMethod = _method_of(IMPUTE)
+TreatMethod = _method_of(TREAT)
 
 # Saaty's random consistency index RI(n) (Saaty 1980, The Analytic Hierarchy Process, table 1.7, n <= 10;
 # n = 11..15 from Saaty's later tables, as commonly quoted). CR = CI / RI with CI = (lambda_max - n)/(n - 1).
@@ -312,8 +323,9 @@ class Framework(BaseModel):
             if sorted(m.compare) != sorted(children):
                 raise ValueError(f"ahp.{parent}: 'compare' must list exactly the children of '{parent}' "
                                  f"({', '.join(children)}); found {', '.join(m.compare)}")
-        if self.weights.method == "ahp" and not self.ahp:
-            raise ValueError("weights.method is 'ahp' but no 'ahp' matrices are given")
+        scheme = WEIGHTS[self.weights.method]
+        if not scheme.available(self):
+            raise ValueError(f"weights.method is '{scheme.name}' but no '{scheme.needs}' matrices are given")
         return self
 
     # --- navigation ------------------------------------------------------------------------------------

@@ -72,8 +72,22 @@ class Registry:
         try:
             return self._methods[name]
         except (KeyError, TypeError):
-            raise InputError(f"unknown {self.key} method '{name}' (one of: {', '.join(self._methods)})",
-                             key=self.key) from None
+            raise InputError(self.unknown(name)) from None
+
+    def unknown(self, name) -> str:
+        """The message refusing ``name``: it names every registered method."""
+        return f"unknown {self.key} method '{name}' (one of: {', '.join(self._methods)})"
+
+    def register(self, method: Method) -> Method:
+        """Add a method (a new name only): from then on the pipeline, the Monte Carlo, the framework loader,
+        the command line and :func:`method_table` all know it."""
+        if method.name in self._methods:
+            raise ValueError(f"{self.key} method '{method.name}' is already registered")
+        self._methods[method.name] = method
+        return method
+
+    def unregister(self, name: str) -> Method:
+        return self._methods.pop(self[name].name)
 
     def __contains__(self, name) -> bool:
         return name in self._methods
@@ -159,8 +173,8 @@ def _winsorise(x, *, winmax: int, skew: float, kurt: float, fallback: str) -> tu
 TREAT = Registry(
     "treat", ("异常值处理", "outlier treatment"),
     Method("none", _no_treatment, "no outlier treatment", ("不处理", "none"), sampled=False),
-    Method("winsorise", _winsorise, "COINr's rule: while |skew| >= skew and kurtosis >= kurt, winsorise (at most "
-           "winmax points); if that fails, log(x - min + 0.01 (max - min)) instead (fallback: log)",
+    Method("winsorise", _winsorise, "COINr's rule: while the absolute skewness >= skew and the kurtosis >= kurt, "
+           "winsorise (at most winmax points); if that fails, log(x - min + 0.01 (max - min)) instead (fallback: log)",
            ("缩尾", "winsorise"), ("winmax", "skew", "kurt", "fallback"), sampled=False),
 )
 
