@@ -108,15 +108,6 @@ def _canon_measure(text: str) -> tuple[str | None, str | None]:
     return None, unit
 
 
-def _col_letter(j: int) -> str:
-    s = ""
-    j += 1
-    while j:
-        j, r = divmod(j - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
 # --- raw grids ------------------------------------------------------------------------------------------------
 
 

@@ -365,18 +365,11 @@ class Framework(BaseModel):
         return next(d.id for d in self.dimensions for i in d.indicators if i.id == ind_id)
 
     def label(self, node_id: str, lang: str = "zh") -> str:
+        """The label of ``index`` (the title), a dimension, an indicator or an auxiliary variable; else the id."""
         if node_id == "index":
             return self.title.get(lang) if self.title else ("综合指数" if lang == "zh" else "Composite index")
-        for d in self.dimensions:
-            if d.id == node_id:
-                return d.label.get(lang)
-            for i in d.indicators:
-                if i.id == node_id:
-                    return i.label.get(lang)
-        for a in self.auxiliary:
-            if a.id == node_id:
-                return a.label.get(lang)
-        return node_id
+        labels = {x.id: x.label for x in (*self.dimensions, *self.indicators, *self.auxiliary)}  # ids are unique
+        return labels[node_id].get(lang) if node_id in labels else node_id
 
     def impute_policy(self, ind_id: str) -> str:
         return self.indicator(ind_id).impute or self.impute.method

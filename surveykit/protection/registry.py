@@ -9,7 +9,8 @@ These five registries are the only place method names are listed. From them
 * the uncertainty analysis samples the entries marked ``sampled`` (see :mod:`.uncertainty`).
 
 An unknown name is refused with one :class:`~surveykit.errors.InputError` naming the choices. To add a method,
-register it here; nothing else needs to change.
+register it here (or, from a script, with :meth:`Registry.register`; only the steps' docstrings, written at
+import, then miss it); nothing else needs to change.
 
 Signatures, per registry (``options`` name the settings a method reads, from the object given as ``settings``):
 
@@ -100,10 +101,6 @@ class Registry:
 
     def __repr__(self) -> str:
         return f"Registry({self.key!r}: {', '.join(self._methods)})"
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(self._methods)
 
     def methods(self) -> tuple[Method, ...]:
         return tuple(self._methods.values())
