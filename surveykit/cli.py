@@ -446,12 +446,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", default="-", help="scores CSV: unit, node, value, score, rank ('-' for standard output)")
     c.add_argument("--steps", metavar="STEPS.csv", help="write the record of every step")
     c.add_argument("--changes", metavar="CHANGES.csv", help="write every imputed, treated or lost value")
+    from .protection.registry import REGISTRIES
+
     g = c.add_argument_group("method choices (default: the framework's)")
-    g.add_argument("--impute", choices=["refuse", "none", "mean", "previous"])
-    g.add_argument("--treat", choices=["none", "winsorise"])
-    g.add_argument("--normalise", choices=["minmax", "goalposts", "zscore", "rank", "distance"])
-    g.add_argument("--weights", choices=["expert", "equal", "ahp", "entropy"])
-    g.add_argument("--aggregate", choices=["arithmetic", "geometric"])
+    for key, registry in REGISTRIES.items():  # --impute --treat --normalise --weights --aggregate
+        g.add_argument(f"--{key}", choices=sorted(registry))
     u = c.add_argument_group("uncertainty and sensitivity")
     u.add_argument("--uncertainty", metavar="RANKS.csv", help="Monte Carlo rank bands per unit")
     u.add_argument("--sobol", metavar="SOBOL.csv", help="Sobol first-order and total indices per assumption")

@@ -8,8 +8,8 @@ import pytest
 
 from surveykit.cli import main
 from surveykit.errors import InputError
-from surveykit.protection.cases import (EXPECTED, case_records, check_case_tables, compile_cases,
-                                        read_case_table, write_case_table)
+from surveykit.protection.cases import (CATEGORIES, ENFORCEMENT, EXPECTED, MEASURES, case_records,
+                                        check_case_tables, compile_cases, read_case_table, write_case_table)
 
 
 def good(scale=1.0):
@@ -99,28 +99,34 @@ def test_checks_name_row_and_column(tmp_path):
                         ("商标一般违法", "案值"): "", ("地理标志", "案件数"): ""})
     p = _write_csv(tmp_path, "黄浦区_2025_FY.csv", body)
     chk = check_case_tables([read_case_table(p)])
-    assert not chk.ok
-    e = chk.errors.set_index("message")
-    msgs = list(e.index)
-    assert any("假冒专利 案件数 is negative (-1)" in m for m in msgs)
-    assert any("商标侵权 案件数 must be a whole number" in m for m in msgs)
-    assert any("'3万' is not a number" in m for m in msgs)
-    assert any("商标一般违法: 1 case(s) but 案值 is blank" in m for m in msgs)
-    assert any("地理标志 案件数 is blank (enter 0" in m for m in msgs)
-    neg = chk.errors[chk.errors.message.str.contains("negative")].iloc[0]
-    assert (neg.row, neg.column) == (2, "数量")                 # header is row 1
-    txt = chk.errors[chk.errors.message.str.contains("3万")].iloc[0]
-    assert txt.row == 6
+    assert not chk.ok and chk.warnings.empty
+    # every error, with its cell: the header is row 1, 假冒专利 案件数 row 2, 商标侵权 案件数 row 5 ... (three rows a
+    # type); cell problems found while reading come first, then the checks in the order of the rows expected
+    assert findings(chk.errors) == [
+        (6, "数量", "'3万' is not a number (write digits only, e.g. 12.5; units go in the header)"),
+        (2, "数量", "假冒专利 案件数 is negative (-1)"),
+        (5, "数量", "商标侵权 案件数 must be a whole number of cases (found 2.5)"),
+        (11, "数量", "地理标志 案件数 is blank (enter 0 when there were none)"),
+        (9, "数量", "商标一般违法: 1 case(s) but 案值 is blank (enter the amount in 万元, 0 if none)")]
+
+
+def findings(log):
+    return [(None if pd.isna(r.row) else int(r.row), r.column if isinstance(r.column, str) else None, r.message)
+            for r in log.itertuples()]
 
 
 def test_missing_and_unknown_rows(tmp_path):
     body = full_body().replace("地理标志,", "地理标识,")
     body = "\n".join(ln for ln in body.splitlines() if not ln.startswith("专利侵权纠纷行政裁决,结案数")) + "\n"
     chk = check_case_tables([read_case_table(_write_csv(tmp_path, "黄浦区_2025_FY.csv", body))])
-    msgs = chk.errors.message.tolist()
-    assert any("unknown case type '地理标识'" in m for m in msgs)
-    assert any("专利侵权纠纷行政裁决 / 结案数（件） is missing" in m for m in msgs)
-    assert any("地理标志 / 案件数（件） is missing" in m for m in msgs)
+    unknown = ("unknown case type '地理标识' (expected one of: 假冒专利, 商标侵权, 商标一般违法, 地理标志, "
+               "官方标志/特殊标志/奥林匹克标志, 专利侵权纠纷行政裁决)")
+    assert findings(chk.errors) == [(r, "案件类型", unknown) for r in (11, 12, 13)] + [
+        (None, None, "the row 地理标志 / 案件数（件） is missing"),
+        (None, None, "the row 地理标志 / 案值（万元） is missing"),
+        (None, None, "the row 地理标志 / 罚没款（万元） is missing"),
+        (None, None, "the row 专利侵权纠纷行政裁决 / 结案数（件） is missing")]
+    assert chk.warnings.empty
 
 
 def test_warnings_backlog_and_amount_without_cases(tmp_path):
@@ -128,9 +134,12 @@ def test_warnings_backlog_and_amount_without_cases(tmp_path):
                         ("地理标志", "案件数"): "0", ("地理标志", "罚没款"): "2"})
     chk = check_case_tables([read_case_table(_write_csv(tmp_path, "黄浦区_2025_FY.csv", body))])
     assert chk.ok
-    w = chk.warnings.message.tolist()
-    assert any("40 closed but only 10 filed" in m for m in w)
-    assert any("罚没款 2 万元 reported with 0 cases" in m for m in w)
+    # 地理标志: 0 cases but 案值 1 (every other number of the body is 1) and 罚没款 2; rulings 40 closed of 10 filed
+    assert findings(chk.warnings) == [
+        (12, "数量", "地理标志: 案值 1 万元 reported with 0 cases"),
+        (13, "数量", "地理标志: 罚没款 2 万元 reported with 0 cases"),
+        (18, "数量", "专利侵权纠纷行政裁决: 40 closed but only 10 filed -- closing a backlog is normal, this much is "
+                   "unusual: please confirm")]
     # a modest backlog is not flagged: 12 closed of 10 filed
     body = full_body({("专利侵权纠纷行政裁决", "案件数"): "10", ("专利侵权纠纷行政裁决", "结案数"): "12"})
     assert check_case_tables([read_case_table(_write_csv(tmp_path, "x_2025.csv", body), unit="黄浦区",
@@ -141,10 +150,16 @@ def test_half_year_above_full_year_and_duplicates(tmp_path):
     h1 = write_case_table(tmp_path / "黄浦区_2025_H1.xlsx", "黄浦区", 2025, "H1", good(1.0))
     fy = write_case_table(tmp_path / "黄浦区_2025_FY.csv", "黄浦区", 2025, "FY", good(0.5))
     chk = check_case_tables([read_case_table(h1), read_case_table(fy)])
-    bad = chk.errors[chk.errors.message.str.contains("full year")]
-    assert len(bad) > 0 and bad.iloc[0].file == str(fy) and bad.iloc[0].row is not pd.NA
+    # every expected figure of the half year (scale 1) is above the full year's (scale 0.5): one error each, at
+    # the full-year file's cell (title row 1, header row 2, data from row 3 in EXPECTED order)
+    a, b = good(1.0), good(0.5)
+    expected = []
+    for k, (c, m) in enumerate(EXPECTED):
+        name = f"{CATEGORIES[c]} {MEASURES[m][0]}"
+        expected.append((k + 3, "数量", f"{name}: full year {b[(c, m)]:g} is below the half year {a[(c, m)]:g} ({h1})"))
+    assert findings(chk.errors) == expected and set(chk.errors.file) == {str(fy)}
     dup = check_case_tables([read_case_table(h1), read_case_table(h1)])
-    assert any("is also in" in m for m in dup.errors.message)
+    assert findings(dup.errors) == [(None, None, f"黄浦区 2025 H1 is also in {h1}")]
 
 
 def test_derived_indicators_and_city_summary_by_hand(tmp_path):
@@ -176,6 +191,7 @@ def test_compile_refuses_errors(tmp_path):
     with pytest.raises(InputError) as e:
         compile_cases([read_case_table(p)])
     assert e.value.file == str(p) and e.value.row == 2 and e.value.column == "数量"
+    assert e.value.message == "假冒专利 案件数 is negative (-3)"
 
 
 def run(capsys, *argv):
@@ -198,11 +214,19 @@ def test_cli_cases(capsys, tmp_path):
     assert code == 0, err
     ind = pd.read_csv(io.StringIO(out))
     assert list(ind.columns) == ["unit", "year", "indicator", "value"] and set(ind.unit) == {"黄浦区", "徐汇区"}
+    got = ind.set_index(["unit", "indicator"]).value            # the full-year tables, by hand
+    assert got["黄浦区", "admin_cases"] == sum(good(1.0)[(c, "cases")] for c in ENFORCEMENT)
+    assert got["徐汇区", "admin_fines"] == pytest.approx(sum(good(2.0)[(c, "fines")] for c in ENFORCEMENT))
+    assert got["徐汇区", "ruling_closing_rate"] == pytest.approx(100 * 36 / 40)
     assert summ.read_bytes().startswith(b"\xef\xbb\xbf")
+    total = pd.read_csv(summ).set_index("单位").loc["全市合计"]
+    assert total["商标侵权/案件数（件）"] == good(1.0)[("trademark_infringement", "cases")] + \
+        good(2.0)[("trademark_infringement", "cases")]
     # a bad table: validate exits 1 with the findings; compile exits 2 with one line
     bad = _write_csv(d, "长宁区_2025_FY.csv", full_body({("商标侵权", "罚没款"): "-2"}))
     code, _, err = run(capsys, "cases", "validate", d, "--log", log)
-    assert code == 1 and "1 error(s)" in err and "negative" in err
+    assert code == 1 and "1 error(s)" in err
+    assert f"  error: {bad}, row 7, column '数量': 商标侵权 罚没款 is negative (-2)" in err.splitlines()
     assert pd.read_csv(log).severity.tolist().count("error") == 1
     code, _, err = run(capsys, "cases", "compile", d)
     assert code == 2 and len(err.strip().splitlines()) == 1 and f"{bad}, row 7, column '数量'" in err

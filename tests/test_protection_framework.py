@@ -121,7 +121,10 @@ def test_ahp_refuses_inconsistent_judgements(tmp_path):
     with pytest.raises(SpecError) as e:
         load_framework(write(tmp_path, bad))
     assert e.value.key == "ahp.index"
-    assert "consistency ratio CR = " in e.value.message and "CR < 0.1" in e.value.message
+    # by hand (tests/test_protection_methods.py): t = (9 * 9 / (1/9))^(1/3) = 9, lambda_max = 1 + 9 + 1/9 = 10.111,
+    # CR = (lambda_max - 3)/2 / 0.58 = 6.130
+    assert "consistency ratio CR = 6.130 (lambda_max = 10.111, n = 3)" in e.value.message
+    assert "Saaty's rule requires CR < 0.1" in e.value.message
     ok = AHP + "      - [1, 3, 5]\n      - [1/3, 1, 2]\n      - [1/5, 1/2, 1]\n"
     fw = load_framework(write(tmp_path, ok))
     w, lam, ci, cr = fw.ahp["index"].result

@@ -135,8 +135,29 @@ def test_ahp_consistent_matrix_and_two_elements():
     w, lam, ci, cr = ahp_weights(v[:, None] / v[None, :])
     np.testing.assert_allclose(w, v / v.sum())
     assert lam == pytest.approx(3) and cr == pytest.approx(0, abs=1e-12)
-    w, _, _, cr = ahp_weights([[1, 3], [1 / 3, 1]])
-    np.testing.assert_allclose(w, [0.75, 0.25]) and cr == 0
+    w, lam, ci, cr = ahp_weights([[1, 3], [1 / 3, 1]])
+    np.testing.assert_allclose(w, [0.75, 0.25])
+    # by hand: a 2x2 reciprocal matrix has trace 2 and determinant 1 - 3 * (1/3) = 0, so its eigenvalues are 2 and
+    # 0: lambda_max = 2, CI = (2 - 2)/1 = 0; Saaty's RI(2) = 0, and CR is 0 by definition
+    assert lam == pytest.approx(2, abs=1e-12) and ci == pytest.approx(0, abs=1e-12)
+    assert cr == 0
+
+
+@pytest.mark.parametrize("a, b, c, cr_hand", [(3, 5, 2, 0.0031850), (2, 4, 3, 0.0157713), (9, 1 / 9, 9, 6.1302682)])
+def test_ahp_consistency_ratio_of_3x3_by_hand(a, b, c, cr_hand):
+    """A hand derivation, independent of numpy's eigen-solver. For A = [[1, a, b], [1/a, 1, c], [1/b, 1/c, 1]],
+    det(A - lambda I) = mu^3 - 3 mu + ac/b + b/(ac) with mu = 1 - lambda; with t = (ac/b)^(1/3), mu = -(t + 1/t)
+    is a root (mu^3 - 3 mu = -(t^3 + 1/t^3)), the one giving the largest lambda: lambda_max = 1 + t + 1/t, and
+    CR = (lambda_max - 3)/2 / RI(3) with Saaty's RI(3) = 0.58. For n = 3 the principal eigenvector is the
+    normalised vector of row geometric means (Crawford & Williams 1985)."""
+    t = (a * c / b) ** (1 / 3)
+    lam_hand = 1 + t + 1 / t
+    w, lam, ci, cr = ahp_weights([[1, a, b], [1 / a, 1, c], [1 / b, 1 / c, 1]])
+    assert lam == pytest.approx(lam_hand, rel=1e-12)
+    assert ci == pytest.approx((lam_hand - 3) / 2, rel=1e-9)
+    assert cr == pytest.approx((lam_hand - 3) / 2 / 0.58, rel=1e-9) and cr == pytest.approx(cr_hand, abs=1e-7)
+    g = np.array([(a * b) ** (1 / 3), (c / a) ** (1 / 3), (1 / (b * c)) ** (1 / 3)])
+    np.testing.assert_allclose(w, g / g.sum(), rtol=1e-12)
 
 
 def test_entropy_weights_hand_example():

@@ -77,7 +77,11 @@ def test_steps_are_recorded_in_order(fw):
     s = r.scores.set_index(["unit", "node"])
     assert s.loc[("闵行区", "skewed"), "value"] == 400
     assert s.loc[("徐汇区", "rate"), "value"] == pytest.approx((3 * 2 + 1) / 20000 * 10000)
-    assert "summary" not in r.steps.columns and "闵行区" in r.summary()
+    lines = r.summary().splitlines()
+    assert lines[0] == "Composite index 't' 1, 2025: 8 units, 2 dimensions, 4 indicators"
+    assert [ln.split()[0] for ln in lines if ln.startswith("  ") and ln.split()[0].isalpha()] == list(r.steps.step)
+    best = r.index().iloc[0]
+    assert f"  {1:>3}  {best.unit:<8} {best.score:6.2f}" in lines
 
 
 def test_immutable_and_ordered(fw):
@@ -128,10 +132,16 @@ def test_zero_denominator_is_recorded(fw):
 
 def test_treatment_off_and_method_overrides(fw):
     r = build_composite(fw, values(), 2025, treat="none", normalise="rank", aggregate="geometric")
-    assert (r.changes.step != "treat").all()
-    s = r.scores
-    ind = s[s.level == "indicator"]
-    assert ind.score.min() == 0 and ind.score.max() == 100
+    assert r.changes.empty                                    # nothing missing, lost or treated
+    assert r.steps.set_index("step").loc["treat", "changed"] == ("no indicator exceeded both thresholds (or "
+                                                                 "treatment is off)")
+    s = r.scores.set_index(["unit", "node"]).score
+    # scaled ranks by hand, 100 (rank - 1)/(8 - 1): share = 40 + 5k rises with k; days = 31 + 3k rises too but
+    # lower is better; skewed (1, 2, 2, 3, 3, 4, 4, 400) has ties sharing their average rank, 400 untouched
+    for k, u in enumerate(UNITS):
+        assert s[(u, "share")] == pytest.approx(100 * k / 7, abs=1e-12)
+        assert s[(u, "days")] == pytest.approx(100 * (7 - k) / 7, abs=1e-12)
+        assert s[(u, "skewed")] == pytest.approx(100 * ([1, 2.5, 2.5, 4.5, 4.5, 6.5, 6.5, 8][k] - 1) / 7, abs=1e-12)
     assert r.choices["normalise"] == "rank" and r.choices["aggregate"] == "geometric"
 
 
@@ -148,11 +158,13 @@ def test_values_file_errors(tmp_path):
     p.write_text("unit,year,indicator,value\n黄浦区,2025,x,1\n某某区,2025,x,2\n", encoding="utf-8")
     with pytest.raises(InputError) as e:
         read_indicator_values(p, units=DEMO_UNITS)
-    assert (e.value.row, e.value.column) == (3, "unit") and "某某区" in e.value.message
+    assert (e.value.row, e.value.column) == (3, "unit")
+    assert e.value.message == "unknown unit '某某区' (not one of the study's units)"
     p.write_text("unit,year,indicator,value\n黄浦区,2025,x,1\n徐汇区,2025,x,12件\n", encoding="utf-8")
     with pytest.raises(InputError) as e:
         read_indicator_values(p)
     assert (e.value.row, e.value.column) == (3, "value")
+    assert e.value.message == "the value '12件' is not a number (leave the cell blank when missing)"
     p.write_text("unit,year,indicator,value\nhuangpu,2025,x,1\n黄浦区,2025,x,2\n", encoding="utf-8")
     with pytest.raises(InputError, match="appears twice \\(rows 2 and 3\\)"):
         read_indicator_values(p, units=DEMO_UNITS)

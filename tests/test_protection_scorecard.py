@@ -74,7 +74,11 @@ def test_without_survey_is_insufficient(targets):
     _, values = data()
     card = evaluate_targets(targets, values, 2026)
     s = card[card.source == "survey"]
+    assert len(s) == 2 * 4                                    # two survey targets x the four units with values
     assert (s.status == "insufficient_data").all() and (s.note == "no survey estimates were supplied").all()
+    assert card[card.source == "indicators"].status.tolist() == ["pass", "fail", "pass", "insufficient_data",
+                                                                 "pass", "fail", "pass", "pass",
+                                                                 "pass", "fail", "fail", "pass"]
 
 
 def test_satisfaction_from_results_store_table():

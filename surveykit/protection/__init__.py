@@ -11,8 +11,9 @@ Start here::
     ua = uncertainty_analysis(fw, values, 2026)    # rank bands (Monte Carlo) and Sobol indices (SALib)
 
 Modules: :mod:`.framework` (contract 5 and its loader), :mod:`.values` (the long values file),
-:mod:`.methods` (formulas), :mod:`.pipeline` (the recorded steps), :mod:`.uncertainty`, :mod:`.cases`
-(行政保护案件统计表), :mod:`.scorecard`. Report text: :mod:`surveykit.report.protection`; demo data: :mod:`surveykit.demo.protection`.
+:mod:`.methods` (formulas), :mod:`.registry` (the methods of each step: ``method_table()``), :mod:`.pipeline`
+(the recorded steps), :mod:`.uncertainty`, :mod:`.cases` (行政保护案件统计表), :mod:`.scorecard`. Report text:
+:mod:`surveykit.report.protection`; demo data: :mod:`surveykit.demo.protection`.
 """
 
 from .cases import (CaseCheck, CaseTable, check_case_tables, city_summary, compile_cases, derive_indicators,
@@ -20,6 +21,7 @@ from .cases import (CaseCheck, CaseTable, check_case_tables, city_summary, compi
 from .framework import Framework, ahp_weights, load_framework
 from .methods import entropy_weights
 from .pipeline import Composite, CompositeResult, build_composite
+from .registry import method_table
 from .scorecard import Targets, evaluate_targets, load_targets, satisfaction_from_scores, scorecard_overall
 from .uncertainty import Uncertainty, rank_uncertainty, sobol_indices, uncertainty_analysis
 from .values import read_indicator_values
@@ -27,5 +29,5 @@ from .values import read_indicator_values
 __all__ = ["CaseCheck", "CaseTable", "Composite", "CompositeResult", "Framework", "Targets", "Uncertainty",
            "ahp_weights", "build_composite", "check_case_tables", "city_summary", "compile_cases",
            "derive_indicators", "entropy_weights", "evaluate_targets", "load_framework", "load_targets",
-           "rank_uncertainty", "read_case_table", "read_case_tables", "read_indicator_values",
+           "method_table", "rank_uncertainty", "read_case_table", "read_case_tables", "read_indicator_values",
            "satisfaction_from_scores", "scorecard_overall", "sobol_indices", "uncertainty_analysis"]

@@ -108,15 +108,6 @@ def _canon_measure(text: str) -> tuple[str | None, str | None]:
     return None, unit
 
 
-def _col_letter(j: int) -> str:
-    s = ""
-    j += 1
-    while j:
-        j, r = divmod(j - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
 # --- raw grids ------------------------------------------------------------------------------------------------
 
 
@@ -248,24 +239,21 @@ def _meta_from_name(stem: str) -> dict:
     return out
 
 
-def read_case_table(path: str | Path, *, unit: str | None = None, year: int | None = None,
-                    period: str | None = None) -> CaseTable:
-    """Read one case-statistics table (see the module docstring). Cell problems become ``issues``; a file
-    whose layout cannot be recognised, or whose unit/year/period cannot be determined, raises InputError."""
-    path = Path(path)
-    grid = _grid(path)
-    # the header row: a category header plus a value header (long layout) or measure headers (wide layout)
-    head_k = None
+def _texts(cells: list) -> list[str]:
+    return [str(c).strip() if c is not None else "" for c in cells]
+
+
+def _header_index(grid: list[tuple[int, list]], path: Path) -> int:
+    """The header row among the first ten: the one with a category header (案件类型, 类别, ...)."""
     for k, (_, cells) in enumerate(grid[:10]):
-        texts = [str(c).strip() if c is not None else "" for c in cells]
-        if any(t in _CAT_HEADERS for t in texts):
-            head_k = k
-            break
-    if head_k is None:
-        raise InputError("no header row found: the table needs a column headed 案件类型 (or 类别) -- see the layout "
-                         "in `surveykit cases --help`", file=path)
-    title = " ".join(str(c) for _, cells in grid[:head_k] for c in cells if c is not None)
-    meta = {}
+        if any(t in _CAT_HEADERS for t in _texts(cells)):
+            return k
+    raise InputError("no header row found: the table needs a column headed 案件类型 (or 类别) -- see the layout "
+                     "in `surveykit cases --help`", file=path)
+
+
+def _given_meta(path: Path, unit, year, period) -> dict:
+    """The unit, year and period the caller gave (checked and written as the tables write them)."""
     given = {k: v for k, v in dict(unit=unit, year=year, period=period).items() if v is not None}
     if "unit" in given:
         u = find_unit(str(given["unit"]))
@@ -277,8 +265,14 @@ def read_case_table(path: str | Path, *, unit: str | None = None, year: int | No
         if p not in PERIODS:
             raise InputError(f"unknown period '{given['period']}' (H1 = half year, FY = full year)", file=path)
         given["period"] = p
+    return given
+
+
+def _table_meta(path: Path, title: str, given: dict) -> dict:
+    """Unit, year and period from the title, the file name and the caller, which must agree."""
     sources = [("the title", _meta_from_text(title)), ("the file name", _meta_from_name(path.stem)),
                ("the command", given)]
+    meta = {}
     for key in ("unit", "year", "period"):
         found = [(src, d[key]) for src, d in sources if key in d]
         vals = {v for _, v in found}
@@ -290,19 +284,117 @@ def read_case_table(path: str | Path, *, unit: str | None = None, year: int | No
             raise InputError(f"cannot tell the {key}: put {hint} in the title row or the file name "
                              f"(e.g. 黄浦区_2025_H1.xlsx)", file=path)
         meta[key] = vals.pop()
+    return meta
 
-    head_row, head = grid[head_k]
-    texts = [str(c).strip() if c is not None else "" for c in head]
+
+@dataclass
+class _Layout:
+    """The header row: its file row and texts, and the columns of the category, the measure and the value
+    (long layout) or ``wide`` ``{column: (measure, unit written, header)}`` (wide layout)."""
+
+    row: int
+    texts: list[str]
+    cat: int
+    meas: int | None
+    val: int | None
+    wide: dict
+
+
+def _layout(header: tuple[int, list], path: Path) -> _Layout:
+    head_row, head = header
+    texts = _texts(head)
     cat_j = next(j for j, t in enumerate(texts) if t in _CAT_HEADERS)
     meas_j = next((j for j, t in enumerate(texts) if t in _MEASURE_HEADERS), None)
     val_j = next((j for j, t in enumerate(texts) if t in _VALUE_HEADERS), None)
-    wide_cols = {}
+    wide = {}
     for j, t in enumerate(texts):
-        if j == cat_j or not t:
+        if j != cat_j and t and meas_j is None:
+            mid, munit = _canon_measure(t)
+            if mid is not None:
+                wide[j] = (mid, munit, t)
+    if meas_j is None and not wide:
+        raise InputError("the header has neither a 统计项目 column (long layout) nor 案件数/案值/罚没款/结案数 "
+                         "columns (wide layout)", file=path, row=head_row)
+    if meas_j is not None and val_j is None:
+        raise InputError("the header has a 统计项目 column but no 数量 column for the numbers", file=path, row=head_row)
+    for mid, munit, t in wide.values():
+        if munit is not None and munit != MEASURES[mid][1]:
+            raise InputError(f"'{t}': {MEASURES[mid][0]} must be given in {MEASURES[mid][1]}", file=path,
+                             row=head_row, column=t)
+    return _Layout(head_row, texts, cat_j, meas_j, val_j, wide)
+
+
+def _long_items(r: int, cell, lay: _Layout, current: str, issue) -> list[tuple[str, object, str]]:
+    """The (measure, cell, column) of a long-layout row; none when its 统计项目 cell is unusable (an issue)."""
+    mtext = cell(lay.meas)
+    if mtext is None or not str(mtext).strip():
+        issue("error", "the 统计项目 cell is blank", r, lay.texts[lay.meas], current)
+        return []
+    mid, munit = _canon_measure(str(mtext))
+    if mid is None:
+        issue("error", f"unknown item '{str(mtext).strip()}' (expected 案件数（件）, 案值（万元）, 罚没款（万元）"
+              " or 结案数（件）)", r, lay.texts[lay.meas], current)
+        return []
+    if munit is not None and munit != MEASURES[mid][1]:
+        issue("error", f"{MEASURES[mid][0]} must be given in {MEASURES[mid][1]}, not {munit}", r,
+              lay.texts[lay.meas], current, mid)
+        return []
+    return [(mid, cell(lay.val), lay.texts[lay.val])]
+
+
+def _read_records(rows: list[tuple[int, list]], lay: _Layout, issue) -> pd.DataFrame:
+    """The numbers below the header: category, measure, value, row, column, bad (not a number)."""
+    recs = []
+    current = None
+    for r, cells in rows:
+        def cell(j, cells=cells):
+            return cells[j] if j is not None and j < len(cells) else None
+        ctext = cell(lay.cat)
+        if ctext is not None and str(ctext).strip():
+            current = _canon_category(str(ctext))
+            if current is None:
+                issue("error", f"unknown case type '{str(ctext).strip()}' (expected one of: "
+                      f"{', '.join(CATEGORIES.values())})", r, lay.texts[lay.cat])
+                current = "?"
+                continue
+        elif lay.meas is None:
+            continue  # wide layout: a row without a category is not data
+        if current is None:
+            issue("error", "a row without a case type above it", r, lay.texts[lay.cat])
             continue
-        mid, munit = _canon_measure(t)
-        if mid is not None and meas_j is None:
-            wide_cols[j] = (mid, munit, t)
+        if current == "?":
+            continue
+        items = (_long_items(r, cell, lay, current, issue) if lay.meas is not None
+                 else [(mid, cell(j), t) for j, (mid, _, t) in lay.wide.items()])
+        for mid, raw, colname in items:
+            x, problem = _number(raw)
+            if problem:
+                issue("error", problem, r, colname, current, mid)
+            recs.append(dict(category=current, measure=mid, value=np.nan if problem or x is None else x, row=r,
+                             column=colname, bad=problem is not None))
+    return pd.DataFrame(recs, columns=["category", "measure", "value", "row", "column", "bad"])
+
+
+def _drop_inapplicable(records: pd.DataFrame, issue) -> pd.DataFrame:
+    """Wide layout: measures that do not apply to a category (e.g. 案值 of rulings) must be blank."""
+    keep = [(c, m) in set(EXPECTED) or c == "total" for c, m in zip(records.category, records.measure)]
+    for rec in records[[not k for k in keep]].itertuples():
+        if not np.isnan(rec.value):
+            issue("error", f"{CATEGORIES.get(rec.category, rec.category)} has no {MEASURES[rec.measure][0]}; "
+                  "leave the cell blank", rec.row, rec.column, rec.category, rec.measure)
+    return records[keep]
+
+
+def read_case_table(path: str | Path, *, unit: str | None = None, year: int | None = None,
+                    period: str | None = None) -> CaseTable:
+    """Read one case-statistics table (see the module docstring). Cell problems become ``issues``; a file
+    whose layout cannot be recognised, or whose unit/year/period cannot be determined, raises InputError."""
+    path = Path(path)
+    grid = _grid(path)
+    head_k = _header_index(grid, path)
+    title = " ".join(str(c) for _, cells in grid[:head_k] for c in cells if c is not None)
+    meta = _table_meta(path, title, _given_meta(path, unit, year, period))
+    lay = _layout(grid[head_k], path)
     issues: list[dict] = []
     f = str(path)
 
@@ -310,71 +402,9 @@ def read_case_table(path: str | Path, *, unit: str | None = None, year: int | No
         issues.append(dict(severity=sev, file=f, row=row, column=col, unit=meta["unit"], year=meta["year"],
                            period=meta["period"], category=category, measure=measure, message=msg))
 
-    if meas_j is None and not wide_cols:
-        raise InputError("the header has neither a 统计项目 column (long layout) nor 案件数/案值/罚没款/结案数 "
-                         "columns (wide layout)", file=path, row=head_row)
-    if meas_j is not None and val_j is None:
-        raise InputError("the header has a 统计项目 column but no 数量 column for the numbers", file=path, row=head_row)
-    for j, (mid, munit, t) in wide_cols.items():
-        if munit is not None and munit != MEASURES[mid][1]:
-            raise InputError(f"'{t}': {MEASURES[mid][0]} must be given in {MEASURES[mid][1]}", file=path,
-                             row=head_row, column=t)
-
-    recs = []
-    current = None
-    for r, cells in grid[head_k + 1:]:
-        def cell(j):
-            return cells[j] if j is not None and j < len(cells) else None
-        ctext = cell(cat_j)
-        if ctext is not None and str(ctext).strip():
-            cid = _canon_category(str(ctext))
-            if cid is None:
-                issue("error", f"unknown case type '{str(ctext).strip()}' (expected one of: "
-                      f"{', '.join(CATEGORIES.values())})", r, texts[cat_j])
-                current = "?"
-                continue
-            current = cid
-        elif meas_j is None:
-            continue  # wide layout: a row without a category is not data
-        if current is None:
-            issue("error", "a row without a case type above it", r, texts[cat_j])
-            continue
-        if current == "?":
-            continue
-        if meas_j is not None:
-            mtext = cell(meas_j)
-            if mtext is None or not str(mtext).strip():
-                issue("error", "the 统计项目 cell is blank", r, texts[meas_j], current)
-                continue
-            mid, munit = _canon_measure(str(mtext))
-            if mid is None:
-                issue("error", f"unknown item '{str(mtext).strip()}' (expected 案件数（件）, 案值（万元）, 罚没款（万元）"
-                      " or 结案数（件）)", r, texts[meas_j], current)
-                continue
-            if munit is not None and munit != MEASURES[mid][1]:
-                issue("error", f"{MEASURES[mid][0]} must be given in {MEASURES[mid][1]}, not {munit}", r,
-                      texts[meas_j], current, mid)
-                continue
-            items = [(mid, cell(val_j), texts[val_j])]
-        else:
-            items = [(mid, cell(j), t) for j, (mid, _, t) in wide_cols.items()]
-        for mid, raw, colname in items:
-            x, problem = _number(raw)
-            if problem:
-                issue("error", problem, r, colname, current, mid)
-                x = None
-            recs.append(dict(category=current, measure=mid, value=np.nan if x is None else x, row=r,
-                             column=colname, bad=problem is not None))
-    records = pd.DataFrame(recs, columns=["category", "measure", "value", "row", "column", "bad"])
-    if meas_j is None:
-        # wide layout: measures that do not apply to a category (e.g. 案值 of rulings) must be blank
-        keep = [(c, m) in set(EXPECTED) or c == "total" for c, m in zip(records.category, records.measure)]
-        extra = records[[not k for k in keep]]
-        for rec in extra.itertuples():
-            if not np.isnan(rec.value):
-                issue("error", f"{CATEGORIES.get(rec.category, rec.category)} has no {MEASURES[rec.measure][0]}; "
-                      "leave the cell blank", rec.row, rec.column, rec.category, rec.measure)
-        records = records[keep]
+    records = _read_records(grid[head_k + 1:], lay, issue)
+    if lay.meas is None:
+        records = _drop_inapplicable(records, issue)
     return CaseTable(f, meta["unit"], meta["year"], meta["period"], records.reset_index(drop=True), issues)
 
 
@@ -424,80 +454,85 @@ class CaseCheck:
 LOG_COLUMNS = ["severity", "file", "row", "column", "unit", "year", "period", "category", "measure", "message"]
 
 
-def check_case_tables(tables: list[CaseTable], *, closed_tolerance: float = 0.5, closed_slack: int = 5) -> CaseCheck:
-    """Check the tables one by one and against each other (see the module docstring)."""
-    log: list[dict] = []
-    for t in tables:
-        log.extend(t.issues)
+def _finding(t: CaseTable, severity: str, message: str, row=None, column=None, category=None,
+             measure=None) -> dict:
+    return dict(severity=severity, file=t.path, row=row, column=column, unit=t.unit, year=t.year, period=t.period,
+                category=category, measure=measure, message=message)
 
-        def issue(sev, msg, cat=None, meas=None, t=t):
-            row, col = t.where(cat, meas) if cat else (None, None)
-            log.append(dict(severity=sev, file=t.path, row=row, column=col, unit=t.unit, year=t.year,
-                            period=t.period, category=cat, measure=meas, message=msg))
 
-        rec = t.records
-        bad = set(zip(rec[rec.bad].category, rec[rec.bad].measure))
-        seen = rec[rec.category != "total"].groupby(["category", "measure"]).size()
-        for (c, m), n in seen.items():
-            if n > 1:
-                rows = rec[(rec.category == c) & (rec.measure == m)].row.tolist()
-                log.append(dict(severity="error", file=t.path, row=int(rows[1]), column=None, unit=t.unit,
-                                year=t.year, period=t.period, category=c, measure=m,
-                                message=f"{CATEGORIES[c]} {MEASURES[m][0]} appears twice (rows {rows[0]} and {rows[1]})"))
-        for c, m in EXPECTED:
-            if (c, m) not in seen.index:
-                log.append(dict(severity="error", file=t.path, row=None, column=None, unit=t.unit, year=t.year,
-                                period=t.period, category=c, measure=m,
-                                message=f"the row {CATEGORIES[c]} / {MEASURES[m][0]}（{MEASURES[m][1]}） is missing"))
-        for c, m in EXPECTED:
-            if (c, m) in bad or (c, m) not in seen.index:
+def _at(t: CaseTable, severity: str, message: str, category: str, measure: str) -> dict:
+    """A finding located at the cell of ``(category, measure)``."""
+    return _finding(t, severity, message, *t.where(category, measure), category, measure)
+
+
+def _check_rows(t: CaseTable, seen: pd.Series) -> list[dict]:
+    """A row given twice, an expected row missing."""
+    out = []
+    rec = t.records
+    for (c, m), n in seen.items():
+        if n > 1:
+            rows = rec[(rec.category == c) & (rec.measure == m)].row.tolist()
+            out.append(_finding(t, "error", f"{CATEGORIES[c]} {MEASURES[m][0]} appears twice (rows {rows[0]} and "
+                                f"{rows[1]})", int(rows[1]), None, c, m))
+    for c, m in EXPECTED:
+        if (c, m) not in seen.index:
+            out.append(_finding(t, "error", f"the row {CATEGORIES[c]} / {MEASURES[m][0]}（{MEASURES[m][1]}） is "
+                                "missing", None, None, c, m))
+    return out
+
+
+def _check_numbers(t: CaseTable, present: set) -> list[dict]:
+    """Counts blank, negative or fractional; amounts negative; amounts blank with cases, or given without."""
+    out = []
+    for c, m in EXPECTED:
+        if (c, m) not in present:
+            continue
+        x = t.value(c, m)
+        name = f"{CATEGORIES[c]} {MEASURES[m][0]}"
+        if m in COUNTS and np.isnan(x):
+            out.append(_at(t, "error", f"{name} is blank (enter 0 when there were none)", c, m))
+        elif not np.isnan(x) and x < 0:
+            out.append(_at(t, "error", f"{name} is negative ({x:g})", c, m))
+        elif m in COUNTS and x != round(x):
+            out.append(_at(t, "error", f"{name} must be a whole number of cases (found {x:g})", c, m))
+    for c in ENFORCEMENT:
+        n = t.value(c, "cases")
+        for m in ("value", "fines"):
+            if np.isnan(n) or (c, m) not in present:
                 continue
             x = t.value(c, m)
-            name = f"{CATEGORIES[c]} {MEASURES[m][0]}"
-            if m in COUNTS:
-                if np.isnan(x):
-                    issue("error", f"{name} is blank (enter 0 when there were none)", c, m)
-                elif x < 0:
-                    issue("error", f"{name} is negative ({x:g})", c, m)
-                elif x != round(x):
-                    issue("error", f"{name} must be a whole number of cases (found {x:g})", c, m)
-            elif not np.isnan(x) and x < 0:
-                issue("error", f"{name} is negative ({x:g})", c, m)
-        for c in ENFORCEMENT:
-            n = t.value(c, "cases")
-            if np.isnan(n):
-                continue
-            for m in ("value", "fines"):
-                if (c, m) in bad or (c, m) not in seen.index:
-                    continue
-                x = t.value(c, m)
-                if n > 0 and np.isnan(x):
-                    issue("error", f"{CATEGORIES[c]}: {int(n)} case(s) but {MEASURES[m][0]} is blank (enter the "
-                          "amount in 万元, 0 if none)", c, m)
-                elif n == 0 and not np.isnan(x) and x > 0:
-                    issue("warning", f"{CATEGORIES[c]}: {MEASURES[m][0]} {x:g} 万元 reported with 0 cases", c, m)
-        filed, closed = t.value("patent_ruling", "cases"), t.value("patent_ruling", "closed")
-        if not (np.isnan(filed) or np.isnan(closed)) and closed > (1 + closed_tolerance) * filed and \
-                closed - filed > closed_slack:
-            issue("warning", f"专利侵权纠纷行政裁决: {int(closed)} closed but only {int(filed)} filed -- closing a "
-                  "backlog is normal, this much is unusual: please confirm", "patent_ruling", "closed")
-        tot = rec[rec.category == "total"]
-        for r in tot.itertuples():
-            cats = ENFORCEMENT if r.measure in ("value", "fines") else (
-                ENFORCEMENT if r.measure == "cases" else ("patent_ruling",))
-            s = sum(t.value(c, r.measure) for c in cats if not np.isnan(t.value(c, r.measure)))
-            if not np.isnan(r.value) and abs(s - r.value) > 1e-6 * max(1.0, abs(s)):
-                log.append(dict(severity="warning", file=t.path, row=int(r.row), column=r.column, unit=t.unit,
-                                year=t.year, period=t.period, category="total", measure=r.measure,
-                                message=f"合计 {MEASURES[r.measure][0]} is {r.value:g} but the rows add up to {s:g}"))
-    # across tables
-    key = {}
+            if n > 0 and np.isnan(x):
+                out.append(_at(t, "error", f"{CATEGORIES[c]}: {int(n)} case(s) but {MEASURES[m][0]} is blank (enter "
+                               "the amount in 万元, 0 if none)", c, m))
+            elif n == 0 and not np.isnan(x) and x > 0:
+                out.append(_at(t, "warning", f"{CATEGORIES[c]}: {MEASURES[m][0]} {x:g} 万元 reported with 0 cases",
+                               c, m))
+    return out
+
+
+def _check_sums(t: CaseTable, tolerance: float, slack: int) -> list[dict]:
+    """Closed rulings far above filed ones; a 合计 row that does not add up."""
+    out = []
+    filed, closed = t.value("patent_ruling", "cases"), t.value("patent_ruling", "closed")
+    if not (np.isnan(filed) or np.isnan(closed)) and closed > (1 + tolerance) * filed and closed - filed > slack:
+        out.append(_at(t, "warning", f"专利侵权纠纷行政裁决: {int(closed)} closed but only {int(filed)} filed -- "
+                       "closing a backlog is normal, this much is unusual: please confirm", "patent_ruling", "closed"))
+    for r in t.records[t.records.category == "total"].itertuples():
+        cats = ("patent_ruling",) if r.measure == "closed" else ENFORCEMENT
+        s = sum(t.value(c, r.measure) for c in cats if not np.isnan(t.value(c, r.measure)))
+        if not np.isnan(r.value) and abs(s - r.value) > 1e-6 * max(1.0, abs(s)):
+            out.append(_finding(t, "warning", f"合计 {MEASURES[r.measure][0]} is {r.value:g} but the rows add up to "
+                                f"{s:g}", int(r.row), r.column, "total", r.measure))
+    return out
+
+
+def _check_across(tables: list[CaseTable]) -> list[dict]:
+    """The same district/year/period twice; a half-year figure above the full-year one."""
+    out, key = [], {}
     for t in tables:
         k = (t.unit, t.year, t.period)
         if k in key:
-            log.append(dict(severity="error", file=t.path, row=None, column=None, unit=t.unit, year=t.year,
-                            period=t.period, category=None, measure=None,
-                            message=f"{t.unit} {t.year} {t.period} is also in {key[k].path}"))
+            out.append(_finding(t, "error", f"{t.unit} {t.year} {t.period} is also in {key[k].path}"))
         else:
             key[k] = t
     for (u, y, p), h1 in key.items():
@@ -507,11 +542,21 @@ def check_case_tables(tables: list[CaseTable], *, closed_tolerance: float = 0.5,
         for c, m in EXPECTED:
             a, b = h1.value(c, m), fy.value(c, m)
             if not (np.isnan(a) or np.isnan(b)) and a > b + 1e-9:
-                row, col = fy.where(c, m)
-                log.append(dict(severity="error", file=fy.path, row=row, column=col, unit=u, year=y, period="FY",
-                                category=c, measure=m,
-                                message=f"{CATEGORIES[c]} {MEASURES[m][0]}: full year {b:g} is below the half year "
-                                        f"{a:g} ({h1.path})"))
+                out.append(_at(fy, "error", f"{CATEGORIES[c]} {MEASURES[m][0]}: full year {b:g} is below the half "
+                               f"year {a:g} ({h1.path})", c, m))
+    return out
+
+
+def check_case_tables(tables: list[CaseTable], *, closed_tolerance: float = 0.5, closed_slack: int = 5) -> CaseCheck:
+    """Check the tables one by one and against each other (see the module docstring)."""
+    log: list[dict] = []
+    for t in tables:
+        rec = t.records
+        seen = rec[rec.category != "total"].groupby(["category", "measure"]).size()
+        present = set(seen.index) - set(zip(rec[rec.bad].category, rec[rec.bad].measure))
+        log += t.issues + _check_rows(t, seen) + _check_numbers(t, present)
+        log += _check_sums(t, closed_tolerance, closed_slack)
+    log += _check_across(tables)
     df = pd.DataFrame(log, columns=LOG_COLUMNS)
     df["row"] = df["row"].astype("Int64")
     return CaseCheck(tables, df)

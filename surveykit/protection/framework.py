@@ -26,13 +26,14 @@ Contract 5 (the minimal form; every other key is optional)::
             weight: 1                    # optional, default 1
             goalposts: [0, 100]          # optional: fixed bounds instead of the min and max across units
 
-Extensions (all optional): ``title``; ``weights: {method: expert|equal|ahp|entropy}``;
-``impute: {method: refuse|none|mean|previous}``; ``treat: {method: none|winsorise, winmax, skew, kurt}``;
-``aggregate: {zeros: offset|refuse, offset: 1}`` (the geometric mean's rule for zero scores); ``ahp:`` a
+Extensions (all optional): ``title``; ``weights: {method: ...}``; ``impute: {method: ...}``;
+``treat: {method: ..., winmax, skew, kurt}``; ``aggregate: {zeros: offset|refuse, offset: 1}`` (the geometric mean's rule for zero scores); ``ahp:`` a
 pairwise matrix per parent (``index`` or a dimension id); ``auxiliary:`` variables used as denominators;
 on a dimension ``aggregate`` (override); on an indicator ``target`` (distance-to-target normalisation),
 ``denominator`` + ``scale`` and optionally ``numerator`` (denominate: the indicator is its own value, or
 the numerator's, divided by the denominator times the scale), ``impute`` and ``treat`` (overrides), ``definition`` and ``source``.
+
+The methods each ``method`` key accepts are those of :mod:`.registry` (``method_table()`` lists them).
 """
 
 from __future__ import annotations
@@ -43,20 +44,33 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import (BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator,
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator,
                       model_validator)
 
 from ..spec.questionnaire import Id, Label, Weight
 from ..spec.yamlio import Version, read_yaml, validate_model
+from .registry import AGGREGATE, IMPUTE, NORMALISE, TREAT, WEIGHTS, Registry
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
 Number = Annotated[StrictFloat | StrictInt, Field(allow_inf_nan=False)]
 
-NORMALISE_METHODS = ("minmax", "goalposts", "zscore", "rank", "distance")
-AGGREGATE_METHODS = ("arithmetic", "geometric")
-WEIGHT_METHODS = ("expert", "equal", "ahp", "entropy")
-IMPUTE_METHODS = ("refuse", "none", "mean", "previous")
-TREAT_METHODS = ("none", "winsorise")
+
+
+def _method_of(registry: Registry):
+    """The type of a ``method`` key: a name registered in ``registry`` (looked up when a file is loaded, so the
+    registry is the one list of accepted names)."""
+    def known(name: str) -> str:
+        if name not in registry:
+            raise ValueError(registry.unknown(name))
+        return name
+    return Annotated[str, AfterValidator(known)]
+
+
+NormaliseMethod = _method_of(NORMALISE)
+AggregateMethod = _method_of(AGGREGATE)
+WeightsMethod = _method_of(WEIGHTS)
+ImputeMethod = _method_of(IMPUTE)
+TreatMethod = _method_of(TREAT)
 
 # Saaty's random consistency index RI(n) (Saaty 1980, The Analytic Hierarchy Process, table 1.7, n <= 10;
 # n = 11..15 from Saaty's later tables, as commonly quoted). CR = CI / RI with CI = (lambda_max - n)/(n - 1).
@@ -66,39 +80,37 @@ CR_LIMIT = 0.1
 
 
 class NormaliseSpec(BaseModel):
-    """``minmax`` (goalposts where an indicator has them), ``goalposts`` (same), ``zscore`` (50 + 10 z),
-    ``rank`` (scaled rank), ``distance`` (distance to the indicator's target, or to the best unit)."""
+    """A method of :data:`.registry.NORMALISE`."""
 
     model_config = _FROZEN
-    method: Literal["minmax", "goalposts", "zscore", "rank", "distance"] = "minmax"
+    method: NormaliseMethod = "minmax"
 
 
 class AggregateSpec(BaseModel):
-    """``arithmetic`` or ``geometric``; ``zeros`` is the geometric mean's rule for a child scoring 0:
+    """A method of :data:`.registry.AGGREGATE`; ``zeros`` is the geometric mean's rule for a child scoring 0:
     ``offset`` (default: ``exp(sum w log(s + c)) - c`` with ``c = offset`` points) or ``refuse`` (as COINr)."""
 
     model_config = _FROZEN
-    method: Literal["arithmetic", "geometric"] = "arithmetic"
+    method: AggregateMethod = "arithmetic"
     zeros: Literal["offset", "refuse"] = "offset"
     offset: Annotated[StrictFloat | StrictInt, Field(gt=0, le=100)] = 1.0
 
 
 class WeightsSpec(BaseModel):
     model_config = _FROZEN
-    method: Literal["expert", "equal", "ahp", "entropy"] = "expert"
+    method: WeightsMethod = "expert"
 
 
 class ImputeSpec(BaseModel):
     model_config = _FROZEN
-    method: Literal["refuse", "none", "mean", "previous"] = "refuse"
+    method: ImputeMethod = "refuse"
 
 
 class TreatSpec(BaseModel):
-    """COINr's default treatment: winsorise while ``|skew| >= skew`` and ``kurtosis >= kurt``, at most
-    ``winmax`` points; if that does not pass, ``log`` (COINr's log_CT) of the original values instead."""
+    """A method of :data:`.registry.TREAT` and the settings ``winsorise`` reads (COINr's defaults)."""
 
     model_config = _FROZEN
-    method: Literal["none", "winsorise"] = "none"
+    method: TreatMethod = "none"
     winmax: Annotated[StrictInt, Field(ge=1)] = 5
     skew: Annotated[StrictFloat | StrictInt, Field(gt=0)] = 2.0
     kurt: Annotated[StrictFloat | StrictInt, Field(gt=0)] = 3.5
@@ -227,8 +239,8 @@ class Indicator(BaseModel):
     numerator: Id | None = None
     denominator: Id | None = None
     scale: Annotated[StrictFloat | StrictInt, Field(gt=0, allow_inf_nan=False)] = 1.0
-    impute: Literal["refuse", "none", "mean", "previous"] | None = None
-    treat: Literal["none", "winsorise"] | None = None
+    impute: ImputeMethod | None = None
+    treat: TreatMethod | None = None
     definition: Label | None = None
     source: Label | None = None
 
@@ -311,8 +323,9 @@ class Framework(BaseModel):
             if sorted(m.compare) != sorted(children):
                 raise ValueError(f"ahp.{parent}: 'compare' must list exactly the children of '{parent}' "
                                  f"({', '.join(children)}); found {', '.join(m.compare)}")
-        if self.weights.method == "ahp" and not self.ahp:
-            raise ValueError("weights.method is 'ahp' but no 'ahp' matrices are given")
+        scheme = WEIGHTS[self.weights.method]
+        if not scheme.available(self):
+            raise ValueError(f"weights.method is '{scheme.name}' but no '{scheme.needs}' matrices are given")
         return self
 
     # --- navigation ------------------------------------------------------------------------------------
@@ -352,18 +365,11 @@ class Framework(BaseModel):
         return next(d.id for d in self.dimensions for i in d.indicators if i.id == ind_id)
 
     def label(self, node_id: str, lang: str = "zh") -> str:
+        """The label of ``index`` (the title), a dimension, an indicator or an auxiliary variable; else the id."""
         if node_id == "index":
             return self.title.get(lang) if self.title else ("综合指数" if lang == "zh" else "Composite index")
-        for d in self.dimensions:
-            if d.id == node_id:
-                return d.label.get(lang)
-            for i in d.indicators:
-                if i.id == node_id:
-                    return i.label.get(lang)
-        for a in self.auxiliary:
-            if a.id == node_id:
-                return a.label.get(lang)
-        return node_id
+        labels = {x.id: x.label for x in (*self.dimensions, *self.indicators, *self.auxiliary)}  # ids are unique
+        return labels[node_id].get(lang) if node_id in labels else node_id
 
     def impute_policy(self, ind_id: str) -> str:
         return self.indicator(ind_id).impute or self.impute.method

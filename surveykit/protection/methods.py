@@ -3,8 +3,9 @@
 Each function states its formula and its source. They follow the JRC/OECD *Handbook on Constructing Composite
 Indicators* (2008) and, where the Handbook leaves a choice open, COINr (Becker et al., JRC), so that a
 statistician can check any number by hand. All scores are on 0-100 with higher = better; ``NaN`` means
-missing and is carried through (never silently replaced). The pipeline (:mod:`.pipeline`) and the Monte Carlo
-(:mod:`.uncertainty`) both call these functions, so the two can never disagree.
+missing and is carried through (never silently replaced). :mod:`.registry` names them (one list of the
+methods of each step); the pipeline (:mod:`.pipeline`) and the Monte Carlo (:mod:`.uncertainty`) both call them
+through it, so the two can never disagree.
 """
 
 from __future__ import annotations
@@ -14,22 +15,26 @@ import numpy as np
 # --- outliers (COINr's Treat(): check_SkewKurt, winsorise, log_CT) -----------------------------------------
 
 
+def _shape_statistic(x, n_min: int, formula) -> float:
+    """``formula(n, d, s2)`` of the non-missing values (``d`` their deviations from the mean, ``s2 = sum d^2``);
+    NaN for fewer than ``n_min`` values, 0 when they are all equal."""
+    x = np.asarray(x, dtype=float)
+    x = x[~np.isnan(x)]
+    if len(x) < n_min:
+        return float("nan")
+    d = x - x.mean()
+    s2 = np.sum(d**2)
+    return 0.0 if s2 == 0 else float(formula(len(x), d, s2))
+
+
 def skew(x) -> float:
     """Sample skewness, type 2 (Excel's SKEW, e1071 ``type = 2``, COINr's ``skew()``); NaN for n < 3.
 
     ``G1 = sqrt(n(n-1))/(n-2) * m3 / m2^(3/2)`` with ``m_k`` the k-th central moment (divisor n).
     """
-    x = np.asarray(x, dtype=float)
-    x = x[~np.isnan(x)]
-    n = len(x)
-    if n < 3:
-        return float("nan")
-    d = x - x.mean()
-    m2 = np.sum(d**2)
-    if m2 == 0:
-        return 0.0
-    g1 = np.sqrt(n) * np.sum(d**3) / m2**1.5
-    return float(g1 * np.sqrt(n * (n - 1)) / (n - 2))
+    def g1(n, d, m2):
+        return np.sqrt(n) * np.sum(d**3) / m2**1.5 * np.sqrt(n * (n - 1)) / (n - 2)
+    return _shape_statistic(x, 3, g1)
 
 
 def kurt(x) -> float:
@@ -37,17 +42,10 @@ def kurt(x) -> float:
 
     ``G2 = ((n+1)(r-3) + 6)(n-1)/((n-2)(n-3))`` with ``r = n * sum(d^4) / sum(d^2)^2``.
     """
-    x = np.asarray(x, dtype=float)
-    x = x[~np.isnan(x)]
-    n = len(x)
-    if n < 4:
-        return float("nan")
-    d = x - x.mean()
-    s2 = np.sum(d**2)
-    if s2 == 0:
-        return 0.0
-    r = n * np.sum(d**4) / s2**2
-    return float(((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3)))
+    def g2(n, d, s2):
+        r = n * np.sum(d**4) / s2**2
+        return ((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
+    return _shape_statistic(x, 4, g2)
 
 
 def passes_skew_kurt(x, skew_thresh: float = 2.0, kurt_thresh: float = 3.5) -> bool:
@@ -189,20 +187,6 @@ def distance_to_target(x, direction: int = 1, target: float | None = None) -> np
     return np.clip(100.0 * num / den, 0.0, 100.0)
 
 
-def normalise(x, method: str = "minmax", direction: int = 1, goalposts=None, target=None) -> np.ndarray:
-    """One indicator across units by ``method`` (``minmax``/``goalposts``: min-max with the indicator's goalposts
-    where it has them; ``zscore``; ``rank``; ``distance``)."""
-    if method in ("minmax", "goalposts"):
-        return minmax(x, direction, goalposts)
-    if method == "zscore":
-        return zscore(x, direction)
-    if method == "rank":
-        return rank_scores(x, direction)
-    if method == "distance":
-        return distance_to_target(x, direction, target)
-    raise ValueError(f"unknown normalisation method '{method}'")
-
-
 # --- weights ------------------------------------------------------------------------------------------------
 
 
@@ -289,14 +273,6 @@ def geometric(scores, weights, zeros: str = "offset", offset: float = 1.0) -> np
     num = np.where(ok, w * np.log(x), 0.0).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, np.exp(num / np.where(den > 0, den, 1.0)) - c, np.nan)
-
-
-def aggregate(scores, weights, method: str = "arithmetic", zeros: str = "offset", offset: float = 1.0) -> np.ndarray:
-    if method == "arithmetic":
-        return arithmetic(scores, weights)
-    if method == "geometric":
-        return geometric(scores, weights, zeros, offset)
-    raise ValueError(f"unknown aggregation method '{method}'")
 
 
 def competition_rank(scores) -> np.ndarray:

@@ -7,18 +7,19 @@
     values = read_indicator_values("data/demo/protection/indicators.csv")
     c = (Composite(fw, values, year=2026)
          .denominate()          # indicator = value / denominator * scale        (Handbook step 4)
-         .impute()              # per-indicator policy: refuse, none, mean, previous (Handbook step 3)
+         .impute()              # per-indicator policy, e.g. previous year         (Handbook step 3)
          .treat()               # COINr's skew/kurtosis rule, winsorise, else log   (Handbook step 4)
-         .normalise()           # min-max (goalposts), z-score, rank, distance      (Handbook step 5)
-         .weight()              # expert, equal, AHP, entropy                      (Handbook step 6)
-         .aggregate())          # arithmetic, geometric (zero rule)                 (Handbook step 6)
+         .normalise()           # e.g. min-max with goalposts                     (Handbook step 5)
+         .weight()              # e.g. expert or AHP weights                      (Handbook step 6)
+         .aggregate())          # e.g. weighted arithmetic mean                   (Handbook step 6)
     r = c.result                # or: build_composite(fw, values, 2026, normalise="rank")
     r.scores; r.steps; r.changes; r.weights; print(r.summary())
 
 Every step returns a new :class:`Composite` (inputs are never modified) and appends one record to ``steps``
 (step, method, parameters, what changed, how many values) plus, in ``changes``, every value it touched (which
 unit's value was imputed or winsorised, before and after). Steps run in this order; impute and treat may be
-skipped; ``normalise`` refuses missing values the impute policy did not allow.
+skipped; ``normalise`` refuses missing values the impute policy did not allow. The methods of each step are
+those of :mod:`.registry` (listed in each step's docstring); an unknown name raises InputError.
 
 Output (:attr:`CompositeResult.scores`, the columns of ``surveykit composite``): ``unit``, ``node`` (an
 indicator id, a dimension id or ``index``), ``value`` (the indicator's value as measured -- after
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,23 +41,25 @@ import pandas as pd
 from ..errors import InputError
 from . import methods as M
 from .framework import Framework
-from .values import CITY
+from .registry import AGGREGATE, IMPUTE, NORMALISE, TREAT, WEIGHTS, Registry
+from .values import CITY, read_indicator_values
 
 STAGES = ("start", "denominate", "impute", "treat", "normalise", "weight", "aggregate")
 
-METHOD_TEXT = {
-    "minmax": "min-max 0-100 across units (goalposts where given)",
-    "goalposts": "min-max 0-100 with goalposts where given",
-    "zscore": "z-score, 50 + 10 z",
-    "rank": "scaled rank 0-100",
-    "distance": "distance to target (or to the best unit)",
-    "arithmetic": "weighted arithmetic mean",
-    "geometric": "weighted geometric mean",
-    "expert": "expert weights from the framework",
-    "equal": "equal weights",
-    "ahp": "AHP eigenvector weights",
-    "entropy": "entropy weights",
-}
+
+def _lists(registry: Registry):
+    """Append the registry's methods to a step's docstring (the documentation comes from the one list)."""
+    def add(step):
+        step.__doc__ = f"{step.__doc__}\n\n        Methods:\n\n" + "\n".join(
+            "        " + line for line in registry.doc().splitlines())
+        return step
+    return add
+
+
+def _known(registry: Registry, method: str | None) -> None:
+    """Refuse an unknown method name before anything runs."""
+    if method is not None:
+        registry[method]
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,6 @@ class Composite:
 
     def __init__(self, framework: Framework, values: pd.DataFrame, year: int):
         if not values.attrs.get("checked"):
-            from .values import read_indicator_values
-
             values = read_indicator_values(values)  # unit names, numbers, duplicates: checked once
         panel = _panel(framework, values)
         if int(year) not in panel:
@@ -180,82 +182,75 @@ class Composite:
         return self._evolve("denominate", step, changes, panel=panel, data=data, raw=data.copy())
 
     # --- 2. impute ------------------------------------------------------------------------------------------
+    def _previous_values(self):
+        """``f(unit, j)``: the unit's (denominated) previous-year value of indicator ``j``, NaN when absent."""
+        prev = self.panel.get(self.year - 1)
+        if prev is None:
+            return lambda u, j: np.nan
+        m = self._year_matrix(self.panel, self.year - 1)
+        rows = {u: k for k, u in enumerate(prev.index)}
+        return lambda u, j: float(m[rows[u], j]) if u in rows else np.nan
+
+    @_lists(IMPUTE)
     def impute(self, method: str | None = None) -> "Composite":
         """Fill missing values by each indicator's policy (``impute`` on the indicator, else the framework's;
-        ``method`` overrides both): ``refuse`` (an error listing them), ``none`` (left missing: aggregation
-        renormalises the weights over the indicators present), ``mean`` (mean of the other units in the
-        year), ``previous`` (the unit's value in the previous year; the year's mean when there is none).
-        Every imputed value is recorded."""
+        ``method`` overrides both). Every imputed value is recorded; values a policy refuses (``refuse``, or a
+        mean when no unit has a value) raise one error listing them."""
         self._enter("impute")
+        _known(IMPUTE, method)
         fw = self.framework
         data = self.data.copy()
-        prev = self.panel.get(self.year - 1)
-        prev_m = self._year_matrix(self.panel, self.year - 1) if prev is not None else None
-        prev_units = {u: k for k, u in enumerate(prev.index)} if prev is not None else {}
-        changes, refused, counts = [], [], {}
-        policies = {}
+        previous = self._previous_values()
+        changes, refused, policies = [], [], {}
         for j, ind in enumerate(fw.indicators):
-            pol = method or fw.impute_policy(ind.id)
-            policies[ind.id] = pol
+            policies[ind.id] = pol = method or fw.impute_policy(ind.id)
             col = data[:, j]
             miss = np.flatnonzero(np.isnan(col))
             if len(miss) == 0:
                 continue
+            fill = IMPUTE[pol]
             mean = float(np.nanmean(col)) if (~np.isnan(col)).any() else np.nan
             for i in miss:
                 u = self.units[i]
-                if pol == "refuse":
-                    refused.append(f"{u}/{ind.id}")
+                v, note = fill(mean, previous(u, j), self.year)
+                if v is None:
+                    refused.append(f"{u}/{ind.id}{note}")
                     continue
-                if pol == "none":
-                    how, v = "left missing (weights renormalised)", np.nan
-                elif pol == "previous" and prev_m is not None and u in prev_units and \
-                        not np.isnan(prev_m[prev_units[u], j]):
-                    how, v = f"previous year ({self.year - 1})", float(prev_m[prev_units[u], j])
-                else:
-                    how = "mean of the year" if pol == "mean" else "mean of the year (no previous-year value)"
-                    v = mean
-                    if np.isnan(v):
-                        refused.append(f"{u}/{ind.id} (no unit has a value)")
-                        continue
                 data[i, j] = v
-                counts[how] = counts.get(how, 0) + 1
-                changes.append(dict(step="impute", unit=u, node=ind.id, before=np.nan, after=v, note=how))
+                changes.append(dict(step="impute", unit=u, node=ind.id, before=np.nan, after=v, note=note))
         if refused:
             more = f" and {len(refused) - 5} more" if len(refused) > 5 else ""
             raise InputError(f"missing indicator value(s) for {self.year}: {', '.join(refused[:5])}{more}; the "
                              "impute policy is 'refuse' -- supply the values, or set `impute` (mean, previous, "
                              "none) for the indicator in the framework", file=self.values.attrs.get("source"))
-        n = len(changes)
-        text = "no missing values" if n == 0 else "; ".join(f"{k}: {v}" for k, v in counts.items())
-        step = Step("impute", method or "per indicator", {"policies": policies}, text, n)
+        counts = Counter(c["note"] for c in changes)
+        text = "no missing values" if not changes else "; ".join(f"{k}: {v}" for k, v in counts.items())
+        step = Step("impute", method or "per indicator", {"policies": policies}, text, len(changes))
         return self._evolve("impute", step, changes, data=data, policies=policies)
 
     # --- 3. treat -------------------------------------------------------------------------------------------
+    @_lists(TREAT)
     def treat(self, method: str | None = None, *, winmax: int | None = None, skew: float | None = None,
               kurt: float | None = None) -> "Composite":
-        """Outlier treatment as COINr's default ``Treat()``: an indicator with ``|skew| >= skew`` AND
-        ``kurtosis >= kurt`` (type-2 sample statistics; defaults 2 and 3.5) is winsorised -- its most extreme
-        value set to the next one, repeatedly, at most ``winmax`` (5) points -- and, if it still fails, log-
-        transformed instead (``log(x - min + 0.01 (max - min))``). ``method`` (``none``/``winsorise``)
-        overrides the framework and per-indicator policies. Indicators with goalposts or a target are not
-        treated (their bounds already fix the scale). Every changed value is recorded."""
+        """Outlier treatment by each indicator's policy (``treat`` on the indicator, else the framework's;
+        ``method`` overrides both); ``winmax``, ``skew`` and ``kurt`` override the framework's settings.
+        Indicators with goalposts or a target are not treated (their bounds already fix the scale). Every
+        changed value is recorded."""
         self._enter("treat")
+        _known(TREAT, method)
         fw = self.framework
         spec = fw.treat
-        winmax = spec.winmax if winmax is None else int(winmax)
-        sk = spec.skew if skew is None else float(skew)
-        ku = spec.kurt if kurt is None else float(kurt)
+        settings = {"winmax": spec.winmax if winmax is None else int(winmax),
+                    "skew": spec.skew if skew is None else float(skew),
+                    "kurt": spec.kurt if kurt is None else float(kurt), "fallback": spec.fallback}
         data = self.data.copy()
         changes, notes, n = [], [], 0
         for j, ind in enumerate(fw.indicators):
-            pol = method or fw.treat_policy(ind.id)
-            if pol != "winsorise":
-                continue
+            treat = TREAT[method or fw.treat_policy(ind.id)]
             if ind.goalposts is not None or ind.target is not None:
                 continue
             col = data[:, j].copy()
-            y, info = M.treat_outliers(col, winmax, sk, ku, spec.fallback)
+            y, info = treat(col, settings=settings)
             if info["action"] == "none":
                 continue
             data[:, j] = y
@@ -263,23 +258,24 @@ class Composite:
             n += len(pts)
             notes.append(f"{ind.id}: {info['action']} {len(pts)} point(s) (skew {info['skew_before']:.2f} -> "
                          f"{info['skew_after']:.2f}, kurtosis {info['kurt_before']:.2f} -> {info['kurt_after']:.2f})")
-            for i in pts:
-                changes.append(dict(step="treat", unit=self.units[i], node=ind.id, before=float(col[i]),
-                                    after=float(y[i]), note=info["action"]))
+            changes += [dict(step="treat", unit=self.units[i], node=ind.id, before=float(col[i]), after=float(y[i]),
+                             note=info["action"]) for i in pts]
         text = "; ".join(notes) if notes else "no indicator exceeded both thresholds (or treatment is off)"
         step = Step("treat", method or ("per indicator" if any(i.treat for i in fw.indicators) else spec.method),
-                    {"winmax": winmax, "skew": sk, "kurt": ku, "fallback": spec.fallback}, text, n)
+                    settings, text, n)
         return self._evolve("treat", step, changes, data=data)
 
     # --- 4. normalise ---------------------------------------------------------------------------------------
+    @_lists(NORMALISE)
     def normalise(self, method: str | None = None) -> "Composite":
         """Put every indicator on 0-100, higher = better, across the units of the year (``method`` overrides
-        the framework's): see :func:`.methods.normalise`."""
+        the framework's)."""
         self._enter("normalise")
         fw = self.framework
         if any(i.denominator for i in fw.indicators) and self.stage < STAGES.index("denominate"):
             raise ValueError("indicators declare denominators: call .denominate() before .normalise()")
         method = method or fw.normalise.method
+        _known(NORMALISE, method)
         pols = self.policies or {i.id: fw.impute_policy(i.id) for i in fw.indicators}
         miss = [(self.units[i], fw.indicators[j].id) for i, j in zip(*np.nonzero(np.isnan(self.data)))
                 if pols[fw.indicators[j].id] != "none"]
@@ -288,39 +284,21 @@ class Composite:
             raise InputError(f"missing value for {u}/{i} in {self.year} ({len(miss)} in all): run the impute step "
                              "or set the indicator's impute policy", file=self.values.attrs.get("source"))
         s = normalise_matrix(fw, self.data, method)
-        gp = [i.id for i in fw.indicators if i.goalposts is not None] if method in ("minmax", "goalposts") else []
-        tg = [i.id for i in fw.indicators if i.target is not None] if method == "distance" else []
-        clipped = 0
-        if gp:
-            for j, ind in enumerate(fw.indicators):
-                if ind.goalposts is not None:
-                    col = self.data[:, j]
-                    clipped += int(np.sum((col < ind.goalposts[0]) | (col > ind.goalposts[1])))
-        parts = [f"{len(fw.indicators)} indicators scaled by {METHOD_TEXT[method]}"]
-        if gp:
-            parts.append(f"goalposts for {', '.join(gp)} ({clipped} value(s) clipped)")
-        if tg:
-            parts.append(f"targets for {', '.join(tg)}")
-        rev = [i.id for i in fw.indicators if i.direction == -1]
-        if rev:
-            parts.append(f"reversed (lower is better): {', '.join(rev)}")
-        const = [fw.indicators[j].id for j in range(s.shape[1])
-                 if np.nanmax(self.data[:, j]) == np.nanmin(self.data[:, j]) and fw.indicators[j].goalposts is None]
-        if const:
-            parts.append(f"constant across units (scored 50): {', '.join(const)}")
         step = Step("normalise", method, {"method": method, "goalposts": {i.id: list(i.goalposts) for i in
                                                                           fw.indicators if i.goalposts is not None},
                                           "targets": {i.id: i.target for i in fw.indicators if i.target is not None}},
-                    "; ".join(parts), int(np.sum(~np.isnan(s))))
+                    _normalise_text(fw, self.data, s, method), int(np.sum(~np.isnan(s))))
         return self._evolve("normalise", step, normalised=s)
 
     # --- 5. weight ------------------------------------------------------------------------------------------
+    @_lists(WEIGHTS)
     def weight(self, method: str | None = None) -> "Composite":
-        """Weights among siblings (renormalised to sum 1 in each parent): ``expert`` (the framework's),
-        ``equal``, ``ahp`` (Saaty's eigenvector of the framework's pairwise matrices; parents without a matrix
-        keep their expert weights), ``entropy`` (entropy weights of the normalised scores; the dimensions'
-        from the dimension scores, computed at aggregation)."""
+        """Weights among siblings, renormalised to sum 1 in each parent (``method`` overrides the framework's).
+        AHP: Saaty's eigenvector of the framework's pairwise matrices, parents without a matrix keep their
+        expert weights; entropy: of the normalised scores, the dimensions' from the dimension scores at
+        aggregation."""
         self._enter("weight")
+        _known(WEIGHTS, method)
         if self.normalised is None:
             raise ValueError("call .normalise() before .weight()")
         fw = self.framework
@@ -330,11 +308,13 @@ class Composite:
         return self._evolve("weight", step, weights=(w_ind, w_dim), weight_method=method)
 
     # --- 6. aggregate ---------------------------------------------------------------------------------------
+    @_lists(AGGREGATE)
     def aggregate(self, method: str | None = None) -> "Composite":
         """Dimension score = aggregate of its indicators' scores; index = aggregate of the dimension scores,
-        with the weights of the weight step (``method`` overrides every level's framework setting):
-        :func:`.methods.arithmetic` or :func:`.methods.geometric` (zero rule documented there)."""
+        with the weights of the weight step (``method`` overrides every level's framework setting; the
+        geometric mean's zero rule is documented in :func:`.methods.geometric`)."""
         self._enter("aggregate")
+        _known(AGGREGATE, method)
         if self.weights is None:
             raise ValueError("call .weight() before .aggregate()")
         fw = self.framework
@@ -359,71 +339,50 @@ class Composite:
 
 
 def normalise_matrix(fw: Framework, data: np.ndarray, method: str) -> np.ndarray:
-    """Normalise each column (indicator) of a units x indicators matrix by ``method``."""
-    cols = []
-    for j, ind in enumerate(fw.indicators):
-        gp = ind.goalposts if method in ("minmax", "goalposts") else None
-        cols.append(M.normalise(data[:, j], method, ind.direction, gp, ind.target))
-    return np.column_stack(cols)
+    """Normalise each column (indicator) of a units x indicators matrix by ``method``; the method reads its
+    options (goalposts, target) from the indicator."""
+    m = NORMALISE[method]
+    return np.column_stack([m(data[:, j], ind.direction, settings=ind) for j, ind in enumerate(fw.indicators)])
+
+
+def _normalise_text(fw: Framework, data: np.ndarray, s: np.ndarray, method: str) -> str:
+    """What the normalise step did, in a sentence."""
+    m = NORMALISE[method]
+    gp = [i.id for i in fw.indicators if i.goalposts is not None] if "goalposts" in m.options else []
+    tg = [i.id for i in fw.indicators if i.target is not None] if "target" in m.options else []
+    parts = [f"{len(fw.indicators)} indicators scaled by {m.description}"]
+    if gp:
+        clipped = sum(int(np.sum((data[:, j] < i.goalposts[0]) | (data[:, j] > i.goalposts[1])))
+                      for j, i in enumerate(fw.indicators) if i.goalposts is not None)
+        parts.append(f"goalposts for {', '.join(gp)} ({clipped} value(s) clipped)")
+    if tg:
+        parts.append(f"targets for {', '.join(tg)}")
+    rev = [i.id for i in fw.indicators if i.direction == -1]
+    if rev:
+        parts.append(f"reversed (lower is better): {', '.join(rev)}")
+    const = [fw.indicators[j].id for j in range(s.shape[1])
+             if np.nanmax(data[:, j]) == np.nanmin(data[:, j]) and fw.indicators[j].goalposts is None]
+    if const:
+        parts.append(f"constant across units (scored 50): {', '.join(const)}")
+    return "; ".join(parts)
 
 
 def scheme_weights(fw: Framework, method: str, normalised: np.ndarray | None = None):
-    """``(w_ind, w_dim, parameters, text)``: indicator weights (each dimension's summing to 1, framework
-    order) and dimension weights (summing to 1; ``None`` for entropy, computed at aggregation)."""
-    members = fw.dimension_members
-    w_ind = np.zeros(len(fw.indicators))
-    params: dict[str, Any] = {"method": method}
-    notes = []
-    if method == "expert":
-        for j, ind in enumerate(fw.indicators):
-            w_ind[j] = float(ind.weight)
-        w_dim = np.array([float(d.weight) for d in fw.dimensions])
-        notes.append("weights from the framework")
-    elif method == "equal":
-        w_ind[:] = 1.0
-        w_dim = np.ones(len(fw.dimensions))
-        notes.append("equal weights among siblings")
-    elif method == "ahp":
-        for j, ind in enumerate(fw.indicators):
-            w_ind[j] = float(ind.weight)
-        w_dim = np.array([float(d.weight) for d in fw.dimensions])
-        used, kept = {}, []
-        for parent, m in fw.ahp.items():
-            wts, lam, ci, cr = m.result
-            used[parent] = {"lambda_max": round(lam, 4), "CI": round(ci, 4), "CR": round(cr, 4)}
-            if parent == "index":
-                w_dim = np.array([wts[d.id] for d in fw.dimensions])
-            else:
-                for j in members[fw.dimension_ids.index(parent)]:
-                    w_ind[j] = wts[fw.indicators[j].id]
-        for p in ("index", *fw.dimension_ids):
-            if p not in fw.ahp:
-                kept.append(p)
-        params["matrices"] = used
-        notes.append("AHP eigenvector weights for " + ", ".join(f"{p} (CR {v['CR']:.3f})" for p, v in used.items()))
-        if kept:
-            notes.append("expert weights kept for " + ", ".join(kept) + " (no pairwise matrix)")
-    elif method == "entropy":
-        if normalised is None:
-            raise ValueError("entropy weights need the normalised scores")
-        for idx in members:
-            w_ind[list(idx)] = M.entropy_weights(normalised[:, list(idx)])
-        w_dim = None
-        notes.append("entropy weights of the normalised scores within each dimension; dimension weights: "
-                     "entropy of the dimension scores")
-    else:
-        raise ValueError(f"unknown weighting method '{method}'")
-    for idx in members:
+    """``(w_ind, w_dim, parameters, text)`` of a :data:`.registry.WEIGHTS` scheme: indicator weights (each
+    dimension's summing to 1, framework order) and dimension weights (summing to 1; ``None`` for entropy,
+    computed at aggregation)."""
+    w_ind, w_dim, extra, notes = WEIGHTS[method](fw, normalised)
+    for idx in fw.dimension_members:
         idx = list(idx)
         tot = w_ind[idx].sum()
         w_ind[idx] = w_ind[idx] / tot if tot > 0 else 1.0 / len(idx)
     if w_dim is not None:
         w_dim = w_dim / w_dim.sum()
-    return w_ind, w_dim, params, "; ".join(notes)
+    return w_ind, w_dim, {"method": method, **extra}, "; ".join(notes)
 
 
 def aggregate_tree(fw: Framework, normalised: np.ndarray, w_ind: np.ndarray, w_dim: np.ndarray | None,
-                   method: str | None = None, *, refuse_ok: bool = True):
+                   method: str | None = None):
     """Dimension scores (units x dimensions), index scores, the dimension weights used and a note."""
     dims = np.empty((normalised.shape[0], len(fw.dimensions)))
     used = []
@@ -432,23 +391,24 @@ def aggregate_tree(fw: Framework, normalised: np.ndarray, w_ind: np.ndarray, w_d
         spec = fw.aggregate_spec(d.id)
         how = method or spec.method
         used.append(how)
-        dims[:, k] = _agg(normalised[:, idx], w_ind[idx], how, spec, d.id, refuse_ok)
+        dims[:, k] = _agg(normalised[:, idx], w_ind[idx], how, spec, d.id)
     if w_dim is None:
         w_dim = M.entropy_weights(dims)
     how = method or fw.aggregate.method
-    index = _agg(dims, w_dim, how, fw.aggregate, "index", refuse_ok)
+    index = _agg(dims, w_dim, how, fw.aggregate, "index")
     kinds = sorted(set(used))
-    note = (f"dimensions: {' / '.join(METHOD_TEXT[k] for k in kinds)}; index: {METHOD_TEXT[how]} of the "
-            f"{len(fw.dimensions)} dimension scores")
-    if "geometric" in used + [how]:
+    note = (f"dimensions: {' / '.join(AGGREGATE[k].description for k in kinds)}; index: "
+            f"{AGGREGATE[how].description} of the {len(fw.dimensions)} dimension scores")
+    if any("zeros" in AGGREGATE[k].options for k in {*used, how}):
         z = fw.aggregate
         note += (f"; geometric zero rule: {z.zeros}" + (f" (offset {z.offset:g} point)" if z.zeros == "offset" else ""))
     return dims, index, w_dim, note
 
 
-def _agg(s, w, how, spec, node, refuse_ok=True):
+def _agg(s, w, how, spec, node):
+    method = AGGREGATE[how]
     try:
-        return M.aggregate(s, w, how, spec.zeros, spec.offset)
+        return method(s, w, settings=spec)
     except ValueError as exc:
         raise InputError(f"cannot aggregate '{node}': {exc}; set aggregate.zeros to 'offset' or normalise with "
                          "goalposts") from None

@@ -105,6 +105,66 @@ def satisfaction_from_scores(scores_unit: pd.DataFrame, unit_column: str = "dist
     return out
 
 
+CARD_COLUMNS = ["unit", "target", "label_zh", "label_en", "indicator", "source", "op", "threshold", "threshold_basis",
+                "evidence", "ci_low", "ci_high", "status", "note"]
+
+
+def _assessed_units(vals: pd.DataFrame | None, survey: pd.DataFrame | None) -> list[str]:
+    """Every unit with any evidence, in order of appearance (the region's own row left out)."""
+    found = [*(vals.unit if vals is not None else ()), *(survey.unit if survey is not None else ())]
+    return [u for u in dict.fromkeys(found) if u != CITY]
+
+
+def _evidence(t: Target, units: list[str], vals: pd.DataFrame | None,
+              survey: pd.DataFrame | None) -> tuple[dict, str]:
+    """``({unit: (value, ci_low, ci_high)}, note)``; the note says why there is no evidence at all."""
+    if t.source == "survey":
+        if survey is None:
+            return {}, "no survey estimates were supplied"
+        s = survey.set_index("unit")
+        return {u: (float(s.loc[u, "estimate"]), float(s.loc[u, "ci_low"]), float(s.loc[u, "ci_high"]))
+                for u in units if u in s.index}, ""
+    if vals is None:
+        return {}, "no indicator values were supplied"
+    v = vals[vals.indicator == t.indicator].set_index("unit")["value"]
+    return {u: (float(v[u]), np.nan, np.nan) for u in units if u in v.index}, ""
+
+
+def _threshold(t: Target, est: dict, city: dict, vals: pd.DataFrame | None) -> tuple[float, str]:
+    """The threshold and its basis: the number, or the city average (see the module docstring)."""
+    if t.threshold != "city_average":
+        return float(t.threshold), f"{t.threshold:g}"
+    if t.indicator in city and np.isfinite(city[t.indicator]):
+        return float(city[t.indicator]), "city_average (city estimate)"
+    if t.source == "indicators" and vals is not None:
+        row = vals[(vals.unit == CITY) & (vals.indicator == t.indicator)]
+        if len(row.dropna(subset=["value"])):
+            return float(row.value.iloc[0]), "city_average (city value)"
+    xs = [e[0] for e in est.values() if np.isfinite(e[0])]
+    if xs:
+        return float(np.mean(xs)), f"city_average (mean of {len(xs)} units)"
+    return np.nan, "city_average (unavailable)"
+
+
+def _status(t: Target, x: float, lo: float, hi: float, thr: float) -> tuple[str, str]:
+    """``(status, note)`` of one unit's evidence against the threshold (see the module docstring)."""
+    if not np.isfinite(thr):
+        return "insufficient_data", "no city average can be computed"
+    if not np.isfinite(x):
+        return "insufficient_data", ("no survey estimate (missing or suppressed)" if t.source == "survey"
+                                     else "no value for the year")
+    f = OPS[t.op]
+    if t.source != "survey":
+        return ("pass" if f(x, thr) else "fail"), ""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "insufficient_data", "no confidence interval for the estimate"
+    if f(lo, thr) and f(hi, thr):
+        return "pass", ""
+    if not f(lo, thr) and not f(hi, thr):
+        return "fail", ""
+    return "not_decisive", "the 95% CI straddles the threshold"
+
+
 def evaluate_targets(targets: Targets, values: pd.DataFrame | None, year: int, *,
                      survey: pd.DataFrame | None = None, city: dict[str, float] | None = None,
                      units: list[str] | None = None) -> pd.DataFrame:
@@ -124,72 +184,20 @@ def evaluate_targets(targets: Targets, values: pd.DataFrame | None, year: int, *
     ci_low, ci_high, status, note``.
     """
     city = dict(city or {})
-    vals = None
-    if values is not None:
-        vals = values[values["year"] == year]
+    vals = values[values["year"] == year] if values is not None else None
     if units is None:
-        found = [*(vals.unit if vals is not None else ()), *(survey.unit if survey is not None else ())]
-        units = [u for u in dict.fromkeys(found) if u != CITY]   # in order of appearance
+        units = _assessed_units(vals, survey)
     rows = []
     for t in targets.targets:
-        missing_note = ""
-        if t.source == "survey":
-            if survey is None:
-                est, missing_note = {}, "no survey estimates were supplied"
-            else:
-                s = survey.set_index("unit")
-                est = {u: (float(s.loc[u, "estimate"]), float(s.loc[u, "ci_low"]), float(s.loc[u, "ci_high"]))
-                       for u in units if u in s.index}
-        else:
-            if vals is None:
-                est, missing_note = {}, "no indicator values were supplied"
-            else:
-                v = vals[vals.indicator == t.indicator].set_index("unit")["value"]
-                est = {u: (float(v[u]), np.nan, np.nan) for u in units if u in v.index}
-        # the threshold
-        basis = f"{t.threshold:g}" if t.threshold != "city_average" else ""
-        thr = float(t.threshold) if t.threshold != "city_average" else np.nan
-        if t.threshold == "city_average":
-            if t.indicator in city and np.isfinite(city[t.indicator]):
-                thr, basis = float(city[t.indicator]), "city_average (city estimate)"
-            elif t.source == "indicators" and vals is not None and \
-                    len(vals[(vals.unit == CITY) & (vals.indicator == t.indicator)].dropna(subset=["value"])):
-                thr = float(vals[(vals.unit == CITY) & (vals.indicator == t.indicator)].value.iloc[0])
-                basis = "city_average (city value)"
-            else:
-                xs = [e[0] for e in est.values() if np.isfinite(e[0])]
-                if xs:
-                    thr, basis = float(np.mean(xs)), f"city_average (mean of {len(xs)} units)"
-                else:
-                    basis = "city_average (unavailable)"
-        f = OPS[t.op]
+        est, missing_note = _evidence(t, units, vals, survey)
+        thr, basis = _threshold(t, est, city, vals)
         for u in units:
             x, lo, hi = est.get(u, (np.nan, np.nan, np.nan))
-            note = ""
-            if missing_note:
-                status, note = "insufficient_data", missing_note
-            elif not np.isfinite(thr):
-                status, note = "insufficient_data", "no city average can be computed"
-            elif not np.isfinite(x):
-                status, note = "insufficient_data", ("no survey estimate (missing or suppressed)" if t.source ==
-                                                     "survey" else "no value for the year")
-            elif t.source == "survey":
-                if not (np.isfinite(lo) and np.isfinite(hi)):
-                    status, note = "insufficient_data", "no confidence interval for the estimate"
-                else:
-                    all_meet = f(lo, thr) and f(hi, thr)
-                    none_meet = not f(lo, thr) and not f(hi, thr)
-                    status = "pass" if all_meet else ("fail" if none_meet else "not_decisive")
-                    if status == "not_decisive":
-                        note = "the 95% CI straddles the threshold"
-            else:
-                status = "pass" if f(x, thr) else "fail"
+            status, note = ("insufficient_data", missing_note) if missing_note else _status(t, x, lo, hi, thr)
             rows.append(dict(unit=u, target=t.id, label_zh=t.label.get("zh"), label_en=t.label.get("en"),
                              indicator=t.indicator, source=t.source, op=t.op, threshold=thr, threshold_basis=basis,
                              evidence=x, ci_low=lo, ci_high=hi, status=status, note=note))
-    return pd.DataFrame(rows, columns=["unit", "target", "label_zh", "label_en", "indicator", "source", "op",
-                                       "threshold", "threshold_basis", "evidence", "ci_low", "ci_high", "status",
-                                       "note"])
+    return pd.DataFrame(rows, columns=CARD_COLUMNS)
 
 
 def scorecard_overall(card: pd.DataFrame) -> pd.DataFrame:

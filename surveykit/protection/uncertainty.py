@@ -1,15 +1,20 @@
 """How robust is the ranking? Monte Carlo uncertainty analysis and Sobol sensitivity indices.
 
 Following the JRC/OECD Handbook (2008, step 7) and Saisana, Saltelli & Tarantola (2005), the assumptions made
-while building the index are treated as uncertain *input factors*, each sampled uniformly over its options:
+while building the index are treated as uncertain *input factors*, each sampled uniformly over its options.
+A method factor's options are the framework's choice followed by the other methods its registry
+(:mod:`.registry`) marks ``sampled``, in registry order -- so a method registered there is varied here too:
 
-* ``weights``     -- the weighting scheme: the framework's, equal, AHP (if the framework has matrices), entropy;
+* ``weights``     -- :data:`.registry.WEIGHTS` (those that apply: AHP only when the framework has matrices);
 * ``noise``       -- a random perturbation of those weights: each weight multiplied by U(1 - d, 1 + d)
                      (d = 0.25 by default, as COINr's ``get_sensitivity``), then renormalised; one of ``K``
                      pre-drawn perturbations is selected (COINr's approach to a many-dimensional input);
-* ``normalise``   -- min-max (with goalposts), z-score, rank, distance to target;
-* ``aggregate``   -- the framework's setting, arithmetic, geometric;
-* ``impute``      -- the framework's policies, mean of the year, previous year (only when values are missing).
+* ``normalise``   -- :data:`.registry.NORMALISE` (``goalposts`` is min-max, not a separate option);
+* ``aggregate``   -- :data:`.registry.AGGREGATE`, each applied at every level (unless every level already uses it);
+* ``impute``      -- :data:`.registry.IMPUTE` (only when values are missing; ``refuse`` and ``none`` are not
+                     sampled: one stops the computation, the other is what the framework already allows).
+
+Outlier treatment (:data:`.registry.TREAT`) is not varied.
 
 A factor's uniform input ``u`` in [0, 1) picks option ``floor(u * L)`` of its ``L`` options (a discrete factor,
 as in COINr). Factors with a single option are left out (and reported as such).
@@ -33,21 +38,39 @@ from ..errors import InputError
 from . import methods as M
 from .framework import Framework
 from .pipeline import Composite, aggregate_tree, normalise_matrix, scheme_weights
+from .registry import AGGREGATE, IMPUTE, NORMALISE, WEIGHTS
 
-FACTOR_LABELS = {
-    "weights": ("权重方案", "weighting scheme"),
-    "noise": ("权重扰动", "weight perturbation"),
-    "normalise": ("标准化方法", "normalisation method"),
-    "aggregate": ("汇总方法", "aggregation method"),
-    "impute": ("缺失值插补", "imputation"),
-}
-OPTION_LABELS = {
-    "configured": ("框架设定", "as configured"), "expert": ("专家权重", "expert"), "equal": ("等权", "equal"),
-    "ahp": ("AHP", "AHP"), "entropy": ("熵权", "entropy"), "minmax": ("极差标准化", "min-max"),
-    "zscore": ("Z 分数", "z-score"), "rank": ("排序", "rank"), "distance": ("目标距离", "distance to target"),
-    "arithmetic": ("算术加权", "arithmetic"), "geometric": ("几何加权", "geometric"),
-    "mean": ("年度均值", "mean of year"), "previous": ("上年值", "previous year"),
-}
+# the factors, in the order of the Sobol design's columns: a registry each, and the weight perturbation
+FACTORS = ("weights", "noise", "normalise", "aggregate", "impute")
+NOISE_LABEL = ("权重扰动", "weight perturbation")
+FACTOR_LABELS = {f: NOISE_LABEL if f == "noise" else r.label
+                 for f, r in zip(FACTORS, (WEIGHTS, None, NORMALISE, AGGREGATE, IMPUTE))}
+OPTION_LABELS = {"configured": ("框架设定", "as configured"),
+                 **{n: r[n].label for r in (WEIGHTS, NORMALISE, AGGREGATE, IMPUTE) for n in r.sampled()}}
+
+
+def _weights_options(fw: Framework) -> list:
+    """``configured``, then every other sampled scheme that applies to the framework."""
+    return ["configured"] + [m for m in WEIGHTS.sampled() if m != fw.weights.method and WEIGHTS[m].available(fw)]
+
+
+def _normalise_options(fw: Framework) -> list:
+    """The framework's method (``goalposts`` counts as ``minmax``), then every other sampled method."""
+    base = NORMALISE.canonical(fw.normalise.method)
+    return [base] + [m for m in NORMALISE.sampled() if m != base]
+
+
+def _aggregate_options(fw: Framework) -> list:
+    """``configured``, then each sampled method at every level, unless every level already uses it."""
+    levels = {fw.aggregate.method, *(fw.aggregate_spec(d).method for d in fw.dimension_ids)}
+    return ["configured"] + [m for m in AGGREGATE.sampled() if levels != {m}]
+
+
+def _impute_options(fw: Framework, has_missing: bool) -> list:
+    """``configured``, then -- only when values are missing -- each sampled policy some indicator lacks."""
+    if not has_missing:
+        return ["configured"]
+    return ["configured"] + [m for m in IMPUTE.sampled() if any(fw.impute_policy(i) != m for i in fw.indicator_ids)]
 
 
 @dataclass
@@ -68,25 +91,11 @@ class _Model:
         self.fw = fw
         base = Composite(fw, values, year).denominate()
         self.units = base.units
-        # imputation options: only meaningful when values are missing
-        has_missing = bool(np.isnan(base.data).any())
-        imp_opts = ["configured"]
-        if has_missing:
-            imp_opts += [m for m in ("mean", "previous") if any(fw.impute_policy(i) != m for i in fw.indicator_ids)]
-        self.treated = {}
-        for opt in imp_opts:
-            c = base.impute(None if opt == "configured" else opt).treat()
-            self.treated[opt] = c.data
-        self.base_impute_notes = None
-        norm_base = fw.normalise.method if fw.normalise.method != "goalposts" else "minmax"
-        norm_opts = [norm_base] + [m for m in ("minmax", "zscore", "rank", "distance") if m != norm_base]
-        w_base = fw.weights.method
-        w_opts = ["configured"] + [m for m in ("equal", "ahp", "entropy", "expert")
-                                   if m != w_base and (m != "ahp" or fw.ahp)]
-        agg_levels = {fw.aggregate.method, *(fw.aggregate_spec(d).method for d in fw.dimension_ids)}
-        agg_opts = ["configured"] + [m for m in ("arithmetic", "geometric") if agg_levels != {m}]
-        self.factors = [Factor("weights", w_opts), Factor("noise", list(range(n_noise)) if noise > 0 else [None]),
-                        Factor("normalise", norm_opts), Factor("aggregate", agg_opts), Factor("impute", imp_opts)]
+        imp_opts = _impute_options(fw, bool(np.isnan(base.data).any()))
+        self.treated = {opt: base.impute(None if opt == "configured" else opt).treat().data for opt in imp_opts}
+        options = {"weights": _weights_options(fw), "noise": list(range(n_noise)) if noise > 0 else [None],
+                   "normalise": _normalise_options(fw), "aggregate": _aggregate_options(fw), "impute": imp_opts}
+        self.factors = [Factor(f, options[f]) for f in FACTORS]
         self.active = [f for f in self.factors if len(f.options) > 1]
         self.inactive = [f for f in self.factors if len(f.options) <= 1]
         rng = np.random.default_rng(np.random.SeedSequence([seed, 1729]))

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..io import read_table
+
 COLUMNS = ("unit", "year", "indicator", "value")
 #: The unit of the region's own rows (the whole region: 全市 / 全省 ...), as the results store names it.
 CITY = "all"
@@ -39,6 +41,50 @@ def _unit_ids(names: pd.Series, unit_set, file, rows) -> pd.Series:
     return pd.Series([u if u == CITY else u.id for u in found], index=names.index)
 
 
+def _source_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str | None, np.ndarray]:
+    """The table, its file name and the file row of each of its rows."""
+    if isinstance(source, pd.DataFrame):
+        return (source.copy(), source.attrs.get("source"),
+                np.asarray(source.attrs.get("file_rows", np.arange(len(source)) + 2)))
+    df = read_table(source)
+    return df, df.attrs.get("source", str(source)), np.asarray(df.attrs["file_rows"])
+
+
+def _refuse_first(bad, message, file, rows: np.ndarray, column: str) -> None:
+    """Raise for the first row flagged in ``bad``: ``message(k)`` names its problem."""
+    bad = np.asarray(bad, dtype=bool)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InputError(message(k), file=file, row=int(rows[k]), column=column)
+
+
+def _numbers(raw: pd.Series, file, rows: np.ndarray) -> pd.Series:
+    """The value column as floats: blank is missing; any other text that is not a number is an error."""
+    if raw.dtype == object or pd.api.types.is_string_dtype(raw):
+        text = raw.map(lambda v: v.strip().replace(",", "") if isinstance(v, str) else v)
+        text = text.map(lambda v: np.nan if isinstance(v, str) and v == "" else v)
+        value = pd.to_numeric(text, errors="coerce")
+        _refuse_first(value.isna() & text.notna(), lambda k: f"the value '{raw.iloc[k]}' is not a number (leave the "
+                      "cell blank when missing)", file, rows, "value")
+    else:
+        value = pd.to_numeric(raw, errors="coerce")
+    value = value.astype(float)
+    _refuse_first(np.isinf(value.to_numpy()), lambda k: "the value is infinite", file, rows, "value")
+    return value
+
+
+def _refuse_duplicates(out: pd.DataFrame, file, rows: np.ndarray) -> None:
+    key = ["unit", "year", "indicator"]
+    dup = out.duplicated(key, keep=False).to_numpy()
+    if dup.any():
+        pos = np.flatnonzero(dup)
+        first = out.iloc[pos[0]]
+        same = pos[(out.iloc[pos][key] == first[key]).all(axis=1).to_numpy()]
+        raise InputError(f"{first.unit}, {first.year}, '{first.indicator}' appears twice (rows "
+                         f"{int(rows[same[0]])} and {int(rows[same[1]])})", file=file, row=int(rows[same[1]]),
+                         column="indicator")
+
+
 def read_indicator_values(source: str | Path | pd.DataFrame, *, units=None, region: tuple[str, ...] = ()
                           ) -> pd.DataFrame:
     """Read and check a values file (CSV/XLSX, see the module docstring) or an in-memory DataFrame.
@@ -48,68 +94,27 @@ def read_indicator_values(source: str | Path | pd.DataFrame, *, units=None, regi
     (as written or the unit's id, ``all`` for the region), ``year`` (int), ``indicator`` (str), ``value`` (float,
     NaN = missing), in file order; ``attrs['source']`` and ``attrs['file_rows']`` say where each row came from.
     """
-    if isinstance(source, pd.DataFrame):
-        df = source.copy()
-        file = source.attrs.get("source")
-        rows = np.asarray(source.attrs.get("file_rows", np.arange(len(df)) + 2))
-    else:
-        from ..io import read_table
-
-        df = read_table(source)
-        file = df.attrs.get("source", str(source))
-        rows = np.asarray(df.attrs["file_rows"])
+    df, file, rows = _source_table(source)
     df.columns = [str(c).strip() for c in df.columns]
     for c in COLUMNS:
         if c not in df.columns:
             raise InputError(f"no column '{c}' (a values file has columns {', '.join(COLUMNS)})", file=file,
                              column=c)
     unit_set, units = units, df["unit"].map(lambda v: CITY if str(v).strip() in region else _unit_name(v))
-    bad = units.isna().to_numpy()
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
-        raise InputError("the unit is blank (write the unit's name or id, or 全市/all for the whole region)",
-                         file=file, row=int(rows[k]), column="unit")
+    _refuse_first(units.isna(), lambda k: "the unit is blank (write the unit's name or id, or 全市/all for the whole "
+                  "region)", file, rows, "unit")
     if unit_set is not None:
         units = _unit_ids(units, unit_set, file, rows)
     year = pd.to_numeric(df["year"], errors="coerce")
-    bad = (year.isna() | (year != year.round())).to_numpy()
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
-        raise InputError(f"the year '{df['year'].iloc[k]}' is not a whole number", file=file, row=int(rows[k]),
-                         column="year")
+    _refuse_first(year.isna() | (year != year.round()), lambda k: f"the year '{df['year'].iloc[k]}' is not a whole "
+                  "number", file, rows, "year")
     ind = df["indicator"].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
                               else str(v).strip() or None)
-    bad = ind.isna().to_numpy()
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
-        raise InputError("the indicator id is blank", file=file, row=int(rows[k]), column="indicator")
-    raw = df["value"]
-    if raw.dtype == object or pd.api.types.is_string_dtype(raw):
-        text = raw.map(lambda v: v.strip().replace(",", "") if isinstance(v, str) else v)
-        text = text.map(lambda v: np.nan if isinstance(v, str) and v == "" else v)
-        value = pd.to_numeric(text, errors="coerce")
-        bad = (value.isna() & text.notna()).to_numpy()
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            raise InputError(f"the value '{raw.iloc[k]}' is not a number (leave the cell blank when missing)",
-                             file=file, row=int(rows[k]), column="value")
-    else:
-        value = pd.to_numeric(raw, errors="coerce")
-    value = value.astype(float)
-    if np.isinf(value.to_numpy()).any():
-        k = int(np.flatnonzero(np.isinf(value.to_numpy()))[0])
-        raise InputError("the value is infinite", file=file, row=int(rows[k]), column="value")
+    _refuse_first(ind.isna(), lambda k: "the indicator id is blank", file, rows, "indicator")
+    value = _numbers(df["value"], file, rows)
     out = pd.DataFrame({"unit": units.to_numpy(), "year": year.astype(int).to_numpy(),
                         "indicator": ind.to_numpy(), "value": value.to_numpy()})
-    dup = out.duplicated(["unit", "year", "indicator"], keep=False).to_numpy()
-    if dup.any():
-        pos = np.flatnonzero(dup)
-        first = out.iloc[pos[0]]
-        same = pos[(out.iloc[pos][["unit", "year", "indicator"]] == first[["unit", "year", "indicator"]]).all(axis=1)
-                   .to_numpy()]
-        raise InputError(f"{first.unit}, {first.year}, '{first.indicator}' appears twice (rows "
-                         f"{int(rows[same[0]])} and {int(rows[same[1]])})", file=file, row=int(rows[same[1]]),
-                         column="indicator")
+    _refuse_duplicates(out, file, rows)
     out.attrs.update(source=file, file_rows=rows, checked=True)
     return out
 

@@ -12,6 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..protection.registry import AGGREGATE, NORMALISE, WEIGHTS
 from ..protection.scorecard import STATUS_TEXT
 from ..protection.uncertainty import FACTOR_LABELS
 from .i18n import fmt
@@ -20,14 +21,6 @@ from .safe import escape
 STEP_LABELS = {"denominate": ("分母折算", "Denomination"), "impute": ("缺失值插补", "Imputation"),
                "treat": ("异常值处理", "Outlier treatment"), "normalise": ("标准化", "Normalisation"),
                "weight": ("赋权", "Weighting"), "aggregate": ("汇总", "Aggregation")}
-METHOD_ZH = {"minmax": "极差标准化（0–100，设有目标区间的指标按区间截断）", "goalposts": "目标区间标准化",
-             "zscore": "Z 分数标准化（50 + 10z）", "rank": "排序标准化", "distance": "目标距离标准化",
-             "expert": "专家权重", "equal": "等权重", "ahp": "层次分析法（AHP）权重", "entropy": "熵权法权重",
-             "arithmetic": "加权算术平均", "geometric": "加权几何平均"}
-METHOD_EN = {"minmax": "min-max scaling to 0-100 (goalposts, with clipping, where set)", "goalposts": "goalposts",
-             "zscore": "z-scores (50 + 10z)", "rank": "scaled ranks", "distance": "distance to target",
-             "expert": "expert weights", "equal": "equal weights", "ahp": "AHP weights", "entropy": "entropy weights",
-             "arithmetic": "weighted arithmetic mean", "geometric": "weighted geometric mean"}
 #: Chinese measure words of the framework's units, in English (a unit written ``件/万户`` reads "cases per 10k
 #: entities"); a unit not made of these words is shown as written.
 UNIT_EN = {"件": "cases", "%": "%", "天": "days", "万元": "10k yuan", "元": "yuan", "个": "units", "家": "firms",
@@ -188,11 +181,12 @@ def method_sentences(view) -> list[str]:
         out.append(_t(view, "无缺失值。", "No value was missing."))
     out += _treatment_sentence(view, st, ch, lab)
     m, w = st.loc["normalise", "method"], st.loc["weight", "method"]
-    a = json.loads(st.loc["aggregate", "parameters"])
-    out.append(_t(view, f"标准化：{METHOD_ZH.get(m, m)}；逆向指标取反向。",
-                  f"Normalisation: {METHOD_EN.get(m, m)}; lower-is-better indicators reversed."))
-    out.append(_t(view, f"赋权：{METHOD_ZH.get(w, w)}；汇总：{METHOD_ZH.get(a['index'], a['index'])}。",
-                  f"Weights: {METHOD_EN.get(w, w)}; aggregation: {METHOD_EN.get(a['index'], a['index'])}."))
+    a = json.loads(st.loc["aggregate", "parameters"])["index"]
+    say = lambda reg, name: escape(reg[name].label[L == "en"] if name in reg else name)  # noqa: E731
+    out.append(_t(view, f"标准化：{say(NORMALISE, m)}；逆向指标取反向。",
+                  f"Normalisation: {say(NORMALISE, m)}; lower-is-better indicators reversed."))
+    out.append(_t(view, f"赋权：{say(WEIGHTS, w)}；汇总：{say(AGGREGATE, a)}。",
+                  f"Weights: {say(WEIGHTS, w)}; aggregation: {say(AGGREGATE, a)}."))
     return out
 
 
