@@ -47,6 +47,10 @@ def test_mark_small_on_a_score_table(fx):
     assert (got["small_n"] == (sc["n"] < 60)).all()
     assert got["small_n"].any() and not got["small_n"].all()
     assert list(got.columns[: len(sc.columns)]) == list(sc.columns)
+    pd.testing.assert_frame_equal(got[sc.columns], sc)                     # the score columns are untouched
+    np.testing.assert_allclose(got["rse"], sc["se"] / sc["estimate"].abs())
+    assert (got["high_rse"] == (got["rse"] > 0.30)).all()
+    assert (got["suppressed"] == (got["small_n"] | got["high_rse"])).all()
 
 
 def test_dont_know_rates_match_r(fx):
@@ -106,3 +110,16 @@ def test_dont_know_rates_on_the_demo(demo):
     assert g.xs("public").mean() > g.xs("professional").mean()
     by = dont_know_rates(q, d, by="district")
     assert len(by) == 17 * 31 and set(by.columns) >= {"district", "node", "n_asked", "se"}
+    # by hand, for every item of one district: the weighted share of don't-know (code 6) among those asked who
+    # answered, the counts, and the item's parent node
+    _, df, _ = demo
+    parent = q.parent_of()
+    one = by[by.district == "黄浦区"].set_index("item")
+    assert len(one) == 31
+    for item in q.items:
+        asked = df["group"].isin(q.item_groups(item)) & df[item.id].notna() & (df.district == "黄浦区")
+        x, w = df.loc[asked, item.id].astype(float), df.loc[asked, "weight"]
+        r = one.loc[item.id]
+        assert r.n_asked == asked.sum() and r.n_dont_know == (x == 6).sum() and r.node == parent[item.id]
+        assert r.estimate == pytest.approx(float((w * (x == 6)).sum() / w.sum()), rel=1e-12)
+        assert 0 < r.se < 0.1

@@ -57,7 +57,11 @@ def test_score_cli_matches_fixture(capsys):
     exp = pd.read_csv(SCORE / "expected_by_district.csv")
     m = exp.merge(got, on=["district", "group", "node"])
     assert len(m) == len(exp) == len(got)
+    np.testing.assert_allclose(m.estimate_y, m.estimate_x, rtol=1e-8)
     np.testing.assert_allclose(m.se_y, m.se_x, rtol=1e-8)
+    assert (m.n_y == m.n_x).all()
+    np.testing.assert_allclose(m.ci_low, m.estimate_x - 1.959963984540054 * m.se_x, rtol=1e-8)
+    np.testing.assert_allclose(m.ci_high, m.estimate_x + 1.959963984540054 * m.se_x, rtol=1e-8)
 
 
 def _scored(capsys, path, *extra):

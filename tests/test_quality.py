@@ -153,7 +153,10 @@ def test_appendix_has_counts_only(tmp_path):
 def test_unit_check_modes(tmp_path):
     rows = [[r[0], "A"] + r[2:] for r in ROWS]
     p = prepare(Q, _csv(tmp_path, rows))
-    assert p.ok and any("unit check skipped" in n for n in p.notes)
+    assert p.ok and p.rows_excluded == 0
+    assert [n for n in p.notes if "unit check" in n] == [
+        "unit check skipped: no value of column 'district' is a known unit ('A'); add the spellings to the unit alias "
+        "list or set rules.unknown_unit.check: always"]
     strict = prepare(Q, _csv(tmp_path, rows), rules=QualityConfig.model_validate(
         {"rules": {"unknown_unit": {"action": "exclude", "check": "always"}}}))
     assert strict.rows_excluded == 6
@@ -222,8 +225,10 @@ def test_rows_read_equal_kept_plus_excluded(rows):
         path.write_text(csv_text(data, HEADER + ["duration"]), encoding="utf-8")
         try:
             p = prepare(Q, path)
-        except InputError as exc:  # e.g. only blank rows: refused with a message, never a crash
-            assert "no data rows" in str(exc) or "no data" in str(exc), exc
+        except InputError as exc:  # only when no row holds a value: refused with that message, never a crash
+            assert all(str(v).strip() in ("", "NA") for row in data for v in row), exc
+            assert exc.one_line() == (f"{path}: the file has a header (row 1) but no data rows (only blank rows below "
+                                      "it)"), exc
             return
     n_data = len(data)
     # trailing blank rows are not data (the reader says so); every other row is read
@@ -243,8 +248,9 @@ def test_any_bytes_give_a_result_or_one_input_error(raw):
         path.write_bytes(b"respondent_id,district,group,q01,q02,q03,q04,q05,q06,q07,q08,q09\n" + raw)
         try:
             p = prepare(Q, path)
-        except InputError as exc:
+        except InputError as exc:  # one line naming the file (and the row or column where there is one)
             assert "\n" not in exc.one_line()
+            assert exc.file and Path(exc.file).name == "d.csv" and exc.one_line().startswith(f"{exc.file}"), exc
             return
     _check_invariant(p)
 

@@ -7,6 +7,7 @@ drawn with the embedded font in headless Chromium, and unsafe parameters refused
 
 import json
 import re
+from html import escape as html_escape
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +21,7 @@ from surveykit.report.html import external_references
 from surveykit.report.render import render_reports
 from surveykit.results import load_protection, load_results
 from surveykit.spec.study import load_study
+from surveykit.protection.scorecard import STATUS_TEXT
 from surveykit.workflow import ensure_results
 
 from .browser import check_in_browser, cjk_font_problems
@@ -87,8 +89,20 @@ def test_protection_level_and_scorecard_sections(demo):
     idx = p["scores"][(p["scores"].unit == "pudong") & (p["scores"].node == "index")].iloc[0]
     band = p["ranks"][p["ranks"].unit == "pudong"].iloc[0]
     assert "知识产权保护水平" in html and f"{idx.score:.2f}" in html
-    assert "示范区验收指标" in html
-    assert any(v in html for v in ("达标", "未达标", "不确定"))
+    assert "示范区建设" in html and "验收指标</th>" in html   # pudong is a titled zone: annual monitoring
+    # every target of the unit's scorecard in its own table row, with its own status ("达标" is inside "未达标":
+    # the status must be the whole cell)
+    card = p["scorecard"][p["scorecard"].unit == "pudong"]
+    assert len(card)
+    for r in card.itertuples():
+        label = html_escape(r.label_zh)
+        rows = re.findall(r"<tr[^>]*>(?:(?!</tr>).)*?" + re.escape(label) + r"(?:(?!</tr>).)*?</tr>", html, re.S)
+        assert rows, label
+        status = html_escape(STATUS_TEXT[r.status][0])
+        assert any(re.search(r"<td[^>]*>\s*" + re.escape(status) + r"\s*</td>", row) for row in rows), (label, status)
+    k = card.status.value_counts()
+    assert (f"示范区验收 {len(card)} 项指标中，达标 {k.get('pass', 0)} 项、未达标 {k.get('fail', 0)} 项、"
+            f"置信区间跨越阈值而不确定 {k.get('not_decisive', 0)} 项、数据不足 {k.get('insufficient_data', 0)} 项。") in html
     assert f"{int(band.rank_p05)}–{int(band.rank_p95)}" in html  # the rank shown with its 5-95% band
 
 

@@ -151,3 +151,12 @@ def test_two_by_columns_keep_their_names(design):
     out = sk.score(q, design, by=["district", "stratum"])
     assert list(out.columns[:2]) == ["district", "stratum"]
     assert list(design.mean("q01", by=["district", "group"]).columns[:2]) == ["district", "group"]
+    # and the rows are those of one combined domain column (each district is one stratum here: A/SA, B/SB, C/SC)
+    df = design.data.assign(both=design.data["district"] + "/" + design.data["stratum"])
+    one = sk.score(q, sk.Design(df, weights="w", strata="stratum", psu="psu", fpc="fpc"), by="both")
+    assert sorted(set(out["district"] + "/" + out["stratum"])) == ["A/SA", "B/SB", "C/SC"]
+    pd.testing.assert_frame_equal(out.drop(columns=["district", "stratum"]), one.drop(columns="both"))
+    m = design.mean("q01", by=["district", "group"])
+    for (dist, grp), t in m.groupby(["district", "group"]):
+        sub = design.data[(design.data.district == dist) & (design.data.group == grp) & design.data.q01.notna()]
+        assert t.estimate.iloc[0] == pytest.approx(np.average(sub.q01, weights=sub.w), rel=1e-12)

@@ -194,6 +194,7 @@ def finish_tests(out: pd.DataFrame, diff_col: str, *, adjust_method: str, alpha:
 
     ``family``: columns whose values define the families of the multiplicity adjustment (None: the whole table).
     """
+    out["se"] = out["se"].where(out[diff_col].notna())   # a missing difference has no SE (not one side's alone)
     z, p, lo, hi = normal_test(out[diff_col].to_numpy(float), out["se"].to_numpy(float))
     out["ci_low"], out["ci_high"], out["z"], out["p_value"] = lo, hi, z, p
     return add_verdicts(out, diff_col, p, adjust_method=adjust_method, alpha=alpha, family=family, lang=lang,

@@ -26,6 +26,11 @@ Formulas (``k`` items):
 Checked against ``psych::alpha`` (bfi data, with and without reverse-keyed items) and lavaan (omega, CFA fit
 indices and standardised loadings) in ``tests/test_analysis_reliability.py``; fixtures and the R script in
 ``tests/fixtures/analysis``.
+
+Examples run on the small fixture study of ``tests/fixtures/store`` (six units 甲区 to 己区, three groups, two
+years): ``q`` is its questionnaire, ``responses`` the 2026 responses, ``design`` (= ``d2026``) and ``d2025`` the
+designs of its study file (strata ``district``, PSUs ``street`` > ``respondent_id``, fpc at both stages, not
+raked); ``tests/test_analysis_docs.py`` provides them when it runs the examples.
 """
 
 from __future__ import annotations
@@ -352,7 +357,11 @@ def reliability(q: Questionnaire, data, *, level: int | Sequence[str] = 1, group
     Example
     -------
     >>> from surveykit.analysis import reliability
-    >>> reliability(q, responses).query("group == 'holder'")[["node", "k", "raw_alpha", "omega"]]  # doctest: +SKIP
+    >>> reliability(q, responses).query("group == 'holder'")[["node", "k", "raw_alpha", "omega"]].round(3)
+          node  k  raw_alpha  omega
+    0      law  4      0.781  0.783
+    1  enforce  4      0.787  0.789
+    2  outcome  5      0.817  0.820
     """
     data = as_data(data)
     scales = _scales(q, level)
@@ -391,7 +400,12 @@ def item_analysis(q: Questionnaire, data, *, level: int | Sequence[str] = 1, gro
     Example
     -------
     >>> from surveykit.analysis import item_analysis
-    >>> item_analysis(q, responses, groups=["public"]).sort_values("r_rest").head()   # doctest: +SKIP
+    >>> t = item_analysis(q, responses, groups=["public"]).sort_values("r_rest").head(3)
+    >>> t[["node", "item", "r_rest", "alpha_if_dropped"]].round(3)
+          node item  r_rest  alpha_if_dropped
+    2      law  q03   0.429             0.618
+    0      law  q01   0.461             0.576
+    5  outcome  q09   0.507             0.709
     """
     data = as_data(data)
     scales = _scales(q, level)
@@ -524,7 +538,9 @@ def cfa(q: Questionnaire, data, *, groups: Sequence[str] | None = None,
     Example
     -------
     >>> from surveykit.analysis import cfa
-    >>> cfa(q, responses, groups=["holder"])[["group", "n", "cfi", "tli", "rmsea", "srmr"]]   # doctest: +SKIP
+    >>> cfa(q, responses, groups=["holder"])[["group", "n", "cfi", "tli", "rmsea", "srmr"]].round(3)
+        group   n    cfi    tli  rmsea   srmr
+    0  holder  70  0.863  0.827  0.117  0.069
     """
     data = as_data(data)
     rows = []
@@ -553,7 +569,11 @@ def cfa_loadings(q: Questionnaire, data, *, groups: Sequence[str] | None = None,
     Example
     -------
     >>> from surveykit.analysis import cfa_loadings
-    >>> cfa_loadings(q, responses, groups=["holder"]).sort_values("std_estimate").head()   # doctest: +SKIP
+    >>> cfa_loadings(q, responses, groups=["holder"]).sort_values("std_estimate").head(3).round(3)
+         group   factor item  estimate     se  std_estimate
+    11  holder  outcome  q10     2.003  0.423         0.594
+    12  holder  outcome  q11     0.935  0.195         0.601
+    7   holder  enforce  q08     1.072  0.221         0.611
     """
     data = as_data(data)
     frames = []

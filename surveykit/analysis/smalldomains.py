@@ -112,7 +112,15 @@ def dont_know_rates(q: Questionnaire, design: Design, by: str | Sequence[str] | 
     Example
     -------
     >>> from surveykit.analysis import dont_know_rates
-    >>> dont_know_rates(q, design, by="district").sort_values("estimate").tail()       # doctest: +SKIP
+    >>> t = dont_know_rates(q, design, by="district").sort_values("estimate").tail(3)
+    >>> t[["district", "item", "n_asked", "n_dont_know", "estimate"]].round(3)
+       district item  n_asked  n_dont_know  estimate
+    33       己区  q06       41            5     0.149
+    9        己区  q02       77           10     0.152
+    17       甲区  q03       71           13     0.199
+
+    (``q``, ``design``: the 2026 fixture study of ``tests/fixtures/store``, which ``tests/test_analysis_docs.py``
+    provides.)
     """
     data = design.data
     g = group_codes(q, data)

@@ -40,7 +40,29 @@ class Finding:
 def find(q: Questionnaire, unit_scores: pd.DataFrame, *, changes: pd.DataFrame | None = None,
          versus_rest: pd.DataFrame | None = None, n_items: int = 3, n_nodes: int = 3) -> pd.DataFrame:
     """Apply the rules to one unit's tables (all-groups rows). Returns a tidy DataFrame with ``kind``, ``rule``,
-    ``node``, ``value``, ``reference`` in rule order."""
+    ``node``, ``value``, ``reference`` in rule order.
+
+    Example (``q``: the questionnaire of ``tests/fixtures/store``, which ``tests/test_analysis_docs.py`` provides;
+    a suppressed score never becomes a finding, an indicator below the rest of the city only when its verdict says
+    so)
+
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({"group": "all", "node": ["q01", "q02", "q03", "q05", "law"],
+    ...                        "estimate": [70.0, 55.0, 62.0, 40.0, 61.0],
+    ...                        "suppressed": [False, False, False, True, False]})
+    >>> rest = pd.DataFrame({"group": "all", "node": ["index", "law", "enforce", "law.rules"],
+    ...                      "difference": [-1.0, -6.5, 4.2, -3.1], "estimate_rest": [66.0, 67.5, 60.1, 64.0],
+    ...                      "verdict": ["no_clear_difference", "lower", "higher", "lower"]})
+    >>> find(q, scores, versus_rest=rest, n_items=2)
+           kind rule       node  value  reference
+    0  weakness   W1        q02   55.0        NaN
+    1  weakness   W1        q03   62.0        NaN
+    2  strength   S1        q01   70.0        NaN
+    3  strength   S1        q03   62.0        NaN
+    4  weakness   W3        law   -6.5       67.5
+    5  weakness   W3  law.rules   -3.1       64.0
+    6  strength   S3    enforce    4.2       60.1
+    """
     items = {i.id for i in q.items}
     levels = q.level_of()
     s = unit_scores[(unit_scores.group == "all") & ~unit_scores.suppressed.astype(bool)]
@@ -81,7 +103,23 @@ def load_recommendations(path: str | Path) -> dict[str, dict[str, str]]:
 def recommend(q: Questionnaire, findings: pd.DataFrame, texts: dict[str, dict[str, str]], lang: str = "zh", *,
               max_recommendations: int = 5) -> pd.DataFrame:
     """Recommendations from the weaknesses (see module docstring): ``priority``, ``node``, ``text``, ``rule``,
-    ``because`` (the finding's node)."""
+    ``because`` (the finding's node).
+
+    Example (the findings of :func:`find`'s example): ``law`` (W3) comes first; ``law.rules`` has no text, so it
+    falls back to ``law``, already recommended; the item ``q02`` (W1) leads to ``law.rules`` and then ``law`` again;
+    ``q03`` leads to its indicator ``law.policy``.
+
+    >>> import pandas as pd
+    >>> findings = pd.DataFrame({"kind": ["weakness", "weakness", "weakness", "weakness", "strength"],
+    ...                          "rule": ["W1", "W1", "W3", "W3", "S3"],
+    ...                          "node": ["q02", "q03", "law", "law.rules", "enforce"]})
+    >>> texts = {"law": {"zh": "完善地方立法", "en": "Improve local rules"},
+    ...          "law.policy": {"zh": "加强政策解读", "en": "Explain policies"}}
+    >>> recommend(q, findings, texts, lang="en")
+       priority        node                 text rule because
+    0         1         law  Improve local rules   W3     law
+    1         2  law.policy     Explain policies   W1     q03
+    """
     parents = q.parent_of()
     levels = q.level_of()
 
