@@ -185,7 +185,8 @@ def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path 
     finally:
         if own:
             executor.shutdown()
-    order = {CITY: -1, **{u.id: k for k, u in enumerate(units)}}
+    study_units = UnitSet.from_dict(read_manifest(study.results_dir, year)["setting"])
+    order = {CITY: -1, **{u.id: k for k, u in enumerate(study_units)}}   # the study's order
     summary.outcomes.sort(key=lambda o: order.get(o.unit, len(order)))
     summary.index = str(write_index(study, year, lang, out, summary))
     summary.workbook = str(write_workbook(load_results(study.results_dir, year),
