@@ -116,31 +116,38 @@ def test_empty_cell_gives_nan_not_a_guess(design):
     assert np.isfinite(s.loc[("A", "holder", "index"), "estimate"])
 
 
+def _joint(q, d, nodes, group):
+    """The rows of ``nodes`` for ``group`` by district from score_estimates, as (table, Estimates of them)."""
+    from surveykit.scoring import score_estimates
+    e = score_estimates(q, d, by="district")
+    sub = e.take(np.flatnonzero((e.keys.group == group).to_numpy() & e.keys.node.isin(nodes).to_numpy()))
+    return sub.keys.assign(estimate=sub.estimate), sub
+
+
 @pytest.mark.parametrize("questionnaire", ["questionnaire.yaml", "questionnaire_pooled.yaml"])
 @pytest.mark.parametrize("group", ["all", "holder", "public"])
-def test_score_influence_gives_the_r_checked_ses_through_vcov(design, questionnaire, group):
-    """score_influence + Design.vcov: the diagonal is score()'s SE (itself equal to R's), also after raking."""
-    from surveykit.scoring import score_influence
+def test_score_estimates_give_the_r_checked_ses_through_vcov(design, questionnaire, group):
+    """score_estimates(...).vcov(): the diagonal is score()'s SE (itself equal to R's), also after raking."""
     q = sk.load_questionnaire(F / questionnaire)
     for d in (design, design.rake({"district": {"A": 3000, "B": 4000, "C": 3500},
                                    "group": {"holder": 4000, "professional": 2500, "public": 4000}})):
         s = sk.score(q, d, by="district")
-        t, z = score_influence(q, d, by="district", nodes=["index", "law", "effect.infringement", "q05"], group=group)
+        t, e = _joint(q, d, ["index", "law", "effect.infringement", "q05"], group)
+        v = e.vcov()
         m = t.merge(s, on=["district", "group", "node"])
-        assert len(m) == len(t) == z.shape[1]
+        assert len(m) == len(t) == v.shape[1]
         np.testing.assert_allclose(m.estimate_x, m.estimate_y, rtol=1e-12)
-        np.testing.assert_allclose(np.sqrt(np.diag(d.vcov(z))), m.se, rtol=1e-10)
+        np.testing.assert_allclose(np.sqrt(np.diag(v)), m.se, rtol=1e-10)
 
 
-def test_score_influence_empty_cell_is_missing(design):
-    from surveykit.scoring import score_influence
+def test_score_estimates_empty_cell_is_missing(design):
     q = sk.load_questionnaire(F / "questionnaire.yaml")
     df = design.data[~((design.data.district == "A") & (design.data.group == "public"))]
     d = sk.Design(df, weights="w", strata="stratum", psu="psu", fpc="fpc")
     for group in ("public", "all"):
-        t, z = score_influence(q, d, by="district", nodes=["index"], group=group)
+        t, e = _joint(q, d, ["index"], group)
         a = t.index[t.district == "A"][0]
-        assert np.isnan(t.estimate[a]) and not z[:, a].any()
+        assert np.isnan(t.estimate[a]) and not e.vcov()[:, a].any()
         s = sk.score(q, d, by="district").set_index(["district", "group", "node"])
         b = t.index[t.district == "B"][0]
         assert t.estimate[b] == pytest.approx(s.loc[("B", group, "index"), "estimate"], rel=1e-12)

@@ -5,8 +5,8 @@ estimates. Three methods:
 
 * **Parametric simulation** (default; Goldstein & Spiegelhalter 1996 *JRSS A* 159:385; Marshall & Spiegelhalter
   1998 *BMJ* 316:1701): draw ``theta* ~ N(theta_hat, V)`` where ``theta_hat`` are the units' scores and ``V``
-  their full design-based covariance matrix (:func:`surveykit.scoring.score_influence` +
-  :meth:`surveykit.Design.vcov`: calibration and shared PSUs make units covary), rank every draw, and summarise
+  their full design-based covariance matrix (:func:`surveykit.scoring.score_estimates` ``.vcov()``: calibration
+  and shared PSUs make units covary), rank every draw, and summarise
   each unit's ranks over the draws.
 * **Simultaneous** (``method="simultaneous"``; Mogstad, Romano, Shaikh & Wilhelm 2024, *Rev. Econ. Stud.*
   91:476): the rank interval of unit j counts the units that are *surely* above or below j according to
@@ -48,8 +48,8 @@ import pandas as pd
 from ..errors import InputError
 from ..scoring import group_codes, item_score_matrix, rollup
 from ..spec.questionnaire import Questionnaire
-from ..survey.design import Design, _as_list
-from ..survey.variance import group_sum
+from ..survey.common import as_list, group_sum
+from ..survey.design import Design
 from ._util import check_lang, default_nodes, joint_scores
 
 RANK_COLUMNS = ["estimate", "se", "rank", "rank_median", "rank_low", "rank_high", "p_top", "n_units"]
@@ -254,8 +254,8 @@ def rank_intervals(q: Questionnaire, design: Design, unit_column: str, *, nodes:
     (:func:`format_rank`, e.g. "第3名（90%区间：第2–6名）").
     Units whose score is missing get no rank.
 
-    Source: as :func:`rank_from_estimates`; the covariance from :func:`surveykit.scoring.score_influence`
-    and :meth:`surveykit.Design.vcov`.
+    Source: as :func:`rank_from_estimates`; the covariance from :func:`surveykit.scoring.score_estimates`
+    (``.vcov()``).
 
     Example
     -------
@@ -265,16 +265,17 @@ def rank_intervals(q: Questionnaire, design: Design, unit_column: str, *, nodes:
     check_lang(lang)
     if not 0 < level < 1:
         raise InputError("level must be between 0 and 1")
-    nodes = default_nodes(q) if nodes is None else _as_list(nodes)
+    nodes = default_nodes(q) if nodes is None else as_list(nodes)
     if unit_column not in design.data.columns:
         raise InputError(f"no column '{unit_column}' in the data")
-    t, z = joint_scores(q, design, unit_column, nodes, group)
+    e = joint_scores(q, design, unit_column, nodes, group)
+    t = e.keys
     node_list = list(dict.fromkeys(t["node"]))
     n_units = len(t) // len(node_list)
-    est = t["estimate"].to_numpy().reshape(n_units, len(node_list))
+    est = e.estimate.reshape(n_units, len(node_list))
     frames = []
     if method in ("simulation", "simultaneous"):
-        v = design.vcov(z)
+        v = e.vcov()
         for j, node in enumerate(node_list):
             idx = np.arange(n_units) * len(node_list) + j
             r = rank_from_estimates(est[:, j], v[np.ix_(idx, idx)], draws=draws, level=level, top=top,
@@ -295,8 +296,8 @@ def rank_intervals(q: Questionnaire, design: Design, unit_column: str, *, nodes:
         if not np.allclose(np.nan_to_num(full), np.nan_to_num(est), rtol=1e-9, atol=1e-9):
             raise AssertionError("replicate scoring does not reproduce the scores")
         reps = np.stack([fn(replicates.replicate_weights(r)) for r in range(replicates.replicates)])
-        var = replicates._variance(full, reps)
-        lin = np.diag(design.vcov(z)).reshape(n_units, len(node_list))
+        var = replicates.variance(full, reps)
+        lin = np.where(np.isnan(e.estimate), 0.0, e.variances).reshape(n_units, len(node_list))
         ratio = np.nanmedian(var / np.where(lin > 0, lin, np.nan))
         if ratio < 0.8 or ratio > 1.25:
             warnings.warn(f"the replicate variances are {ratio:.0%} of the linearised ones (median): the replicates do "

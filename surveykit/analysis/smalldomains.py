@@ -23,8 +23,9 @@ import pandas as pd
 from ..errors import InputError
 from ..scoring import group_codes, item_score_matrix
 from ..spec.questionnaire import Questionnaire
-from ..survey.design import Z95, Design, _as_list, numeric_column
-from ..survey.variance import group_sum
+from ..survey.common import Z95, as_list, group_sum, numeric_column
+from ..survey.design import Design
+from ..survey.variance import RowInfluence, variance
 
 MIN_N = 30
 MAX_RSE = 0.30
@@ -113,7 +114,7 @@ def dont_know_rates(q: Questionnaire, design: Design, by: str | Sequence[str] | 
     data = design.data
     g = group_codes(q, data)
     scores = item_score_matrix(q, data, groups=g)
-    by_cols = _as_list(by)
+    by_cols = as_list(by)
     if len(by_cols) > 1:
         key = pd.MultiIndex.from_frame(data[by_cols])
         codes, uniq = pd.factorize(key, sort=True)
@@ -122,12 +123,12 @@ def dont_know_rates(q: Questionnaire, design: Design, by: str | Sequence[str] | 
     else:
         dom, table = design.domains(by)
     n_dom = len(table)
-    gids = ["all", *q.group_ids] if groups is None else _as_list(groups)
+    gids = ["all", *q.group_ids] if groups is None else as_list(groups)
     for x in gids:
         if x != "all" and x not in q.group_ids:
             raise InputError(f"unknown group '{x}' (groups: {', '.join(q.group_ids)}, all)")
     w = design.weights.to_numpy()
-    inside = np.ones(len(data), dtype=bool) if design._domain_mask is None else design._domain_mask
+    inside = np.ones(len(data), dtype=bool) if design.subset_mask is None else design.subset_mask
     parent = q.parent_of()
     items = [i for i in q.items if q.item_scale(i).missing]
     cols_dk, cols_ok, meta = [], [], []
@@ -155,7 +156,7 @@ def dont_know_rates(q: Questionnaire, design: Design, by: str | Sequence[str] | 
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = num / den
         z = np.where(ok > 0, (wd - rate[dom] * wo) / den[dom], 0.0)
-    var = design.domain_variance(np.nan_to_num(z), dom, n_dom)
+    var = variance(design, RowInfluence.of(np.nan_to_num(z), dom, n_dom))
     n_asked = group_sum(dom, n_dom, ok)
     n_dk = group_sum(dom, n_dom, dk)
     frames = []
