@@ -32,16 +32,17 @@ Example
 >>> df = pd.read_csv("tests/fixtures/score/data.csv")
 >>> d = sk.Design(df, weights="w", strata="stratum", psu="psu", fpc="fpc")
 >>> s = sk.score(q, d, by="district")
->>> s.query("group == 'all' and node == 'index'").round(2)[["district", "estimate", "se", "n"]]
+>>> s.query("group == 'all' and node == 'index'").round(2)[["district", "estimate", "se", "n"]]   # as R
     district  estimate    se    n
-15         A     57.38  1.26  120
-53         B     58.30  1.43  120
-91         C     58.03  1.18  120
+43         A     63.10  3.00  180
+102        B     47.12  3.08  242
+161        C     58.60  2.05  211
 >>> e = score_estimates(q, d, by="district")
 >>> a = e.keys.index[(e.keys.group == "all") & (e.keys.node == "index")]   # A, B, C
->>> e.contrast(np.eye(len(e))[a[0]] - np.eye(len(e))[a[1]]).round(2)[["estimate", "se"]]     # A - B
-   estimate    se
-0     -0.92  1.91
+>>> c = np.zeros(len(e)); c[a[0]], c[a[1]] = 1.0, -1.0   # A - B (independent strata: sqrt(3.00^2 + 3.08^2))
+>>> e.contrast(c).round(2)[["estimate", "se"]]
+   estimate   se
+0     15.98  4.3
 """
 
 from __future__ import annotations
@@ -58,7 +59,6 @@ from .survey.common import as_list, combine_codes, group_sum, location, numeric_
 from .survey.design import Design
 from .survey.estimates import Estimates
 
-SCORE_COLUMNS = ["group", "node", "estimate", "se", "ci_low", "ci_high", "n"]
 _BAD = -1  # bucket of an answer outside the scale (refused, or missing with check=False)
 
 
@@ -244,12 +244,12 @@ def score(q: Questionnaire, design: Design, by: str | Sequence[str] | None = Non
     >>> q = sk.load_questionnaire("tests/fixtures/score/questionnaire.yaml")
     >>> d = sk.Design(pd.read_csv("tests/fixtures/score/data.csv"), weights="w", strata="stratum", psu="psu",
     ...               fpc="fpc")
-    >>> sk.score(q, d).query("node == 'index'").round(2)[["group", "estimate", "se", "n"]]
-              group  estimate    se    n
-    0        holder     58.72  1.22  150
-    12 professional     54.13  1.78  110
-    24       public     58.61  1.64  100
-    32          all     57.89  0.80  360
+    >>> sk.score(q, d).query("node == 'index'").round(2)[["group", "estimate", "se", "n"]]   # as R
+               group  estimate    se    n
+    0         holder     53.25  2.14  267
+    16  professional     58.11  2.08  187
+    31        public     49.79  1.66  179
+    43           all     54.02  1.71  633
     """
     return score_estimates(q, design, by).to_frame()
 

@@ -268,59 +268,65 @@ def rank_intervals(q: Questionnaire, design: Design, unit_column: str, *, nodes:
     nodes = default_nodes(q) if nodes is None else as_list(nodes)
     if unit_column not in design.data.columns:
         raise InputError(f"no column '{unit_column}' in the data")
-    e = joint_scores(q, design, unit_column, nodes, group)
-    t = e.keys
-    node_list = list(dict.fromkeys(t["node"]))
-    n_units = len(t) // len(node_list)
-    est = e.estimate.reshape(n_units, len(node_list))
-    frames = []
-    if method in ("simulation", "simultaneous"):
-        v = e.vcov()
-        for j, node in enumerate(node_list):
-            idx = np.arange(n_units) * len(node_list) + j
-            r = rank_from_estimates(est[:, j], v[np.ix_(idx, idx)], draws=draws, level=level, top=top,
-                                    seed=None if seed is None else seed + j,
-                                    interval="percentile" if method == "simulation" else "simultaneous")
-            r.insert(0, "node", node)
-            r.insert(0, "group", group)
-            r.insert(0, unit_column, t[unit_column].to_numpy()[idx])
-            frames.append(r)
-    elif method == "replicates":
-        if replicates is None:
-            raise InputError("method='replicates' needs replicates=design.bootstrap(...)")
-        if replicates.kind != "bootstrap":
-            raise InputError(f"replicate ranks need bootstrap replicates (their spread is the sampling spread), "
-                             f"not {replicates.kind}")
-        fn, _ = _point_scores(q, design, unit_column, node_list, group)
-        full = fn(design.weights.to_numpy())
-        if not np.allclose(np.nan_to_num(full), np.nan_to_num(est), rtol=1e-9, atol=1e-9):
-            raise AssertionError("replicate scoring does not reproduce the scores")
-        reps = np.stack([fn(replicates.replicate_weights(r)) for r in range(replicates.replicates)])
-        var = replicates.variance(full, reps)
-        lin = np.where(np.isnan(e.estimate), 0.0, e.variances).reshape(n_units, len(node_list))
-        ratio = np.nanmedian(var / np.where(lin > 0, lin, np.nan))
-        if ratio < 0.8 or ratio > 1.25:
-            warnings.warn(f"the replicate variances are {ratio:.0%} of the linearised ones (median): the replicates do "
-                          "not reproduce the design's variance (e.g. later sampling stages with a large first-stage "
-                          "sampling fraction), so their rank intervals are too narrow or too wide; prefer "
-                          "method='simulation'", stacklevel=2)
-        for j, node in enumerate(node_list):
-            rk = _ranks(reps[:, :, j])
-            r = summarise_ranks(rk, level=level, top=top)
-            r.insert(0, "rank", _ranks(est[None, :, j])[0])
-            r.insert(0, "se", np.sqrt(var[:, j]))
-            r.insert(0, "estimate", est[:, j])
-            r["n_units"] = int((~np.isnan(est[:, j])).sum())
-            r.insert(0, "node", node)
-            r.insert(0, "group", group)
-            r.insert(0, unit_column, t[unit_column].to_numpy()[np.arange(n_units) * len(node_list) + j])
-            frames.append(r)
-    else:
+    if method not in ("simulation", "simultaneous", "replicates"):
         raise InputError(f"method must be 'simulation', 'simultaneous' or 'replicates', not '{method}'")
+    e = joint_scores(q, design, unit_column, nodes, group)
+    node_list = list(dict.fromkeys(e.keys["node"]))
+    n_units = len(e) // len(node_list)
+    est = e.estimate.reshape(n_units, len(node_list))
+    if method == "replicates":
+        per_node = _replicate_ranks(q, design, e, unit_column, node_list, group, replicates, level=level, top=top)
+    else:
+        v, per_node = e.vcov(), []
+        for j in range(len(node_list)):
+            idx = np.arange(n_units) * len(node_list) + j
+            per_node.append(rank_from_estimates(est[:, j], v[np.ix_(idx, idx)], draws=draws, level=level, top=top,
+                                                seed=None if seed is None else seed + j,
+                                                interval="percentile" if method == "simulation" else "simultaneous"))
+    frames = []
+    for j, (node, r) in enumerate(zip(node_list, per_node)):
+        r.insert(0, "node", node)
+        r.insert(0, "group", group)
+        r.insert(0, unit_column, e.keys[unit_column].to_numpy()[np.arange(n_units) * len(node_list) + j])
+        frames.append(r)
     out = pd.concat(frames, ignore_index=True)
     out["rank_label"] = [format_rank(r, lo, hi, level=level, lang=lang)
                          for r, lo, hi in zip(out["rank"], out["rank_low"], out["rank_high"])]
     return out[[unit_column, "group", "node", *RANK_COLUMNS, "rank_label"]]
+
+
+def _replicate_ranks(q: Questionnaire, design: Design, e, unit_column: str, node_list: list[str], group: str,
+                     replicates, *, level: float, top: int) -> list[pd.DataFrame]:
+    """Per node, the rank summary of the scores recomputed with each bootstrap replicate (``method="replicates"``
+    of :func:`rank_intervals`); warns when the replicate variances do not reproduce the linearised ones."""
+    if replicates is None:
+        raise InputError("method='replicates' needs replicates=design.bootstrap(...)")
+    if replicates.kind != "bootstrap":
+        raise InputError(f"replicate ranks need bootstrap replicates (their spread is the sampling spread), "
+                         f"not {replicates.kind}")
+    est = e.estimate.reshape(-1, len(node_list))
+    fn, _ = _point_scores(q, design, unit_column, node_list, group)
+    full = fn(design.weights.to_numpy())
+    if not np.allclose(np.nan_to_num(full), np.nan_to_num(est), rtol=1e-9, atol=1e-9):
+        raise AssertionError("replicate scoring does not reproduce the scores")
+    reps = np.stack([fn(replicates.replicate_weights(r)) for r in range(replicates.replicates)])
+    var = replicates.variance(full, reps)
+    lin = np.where(np.isnan(e.estimate), 0.0, e.variances).reshape(est.shape)
+    ratio = np.nanmedian(var / np.where(lin > 0, lin, np.nan))
+    if ratio < 0.8 or ratio > 1.25:
+        warnings.warn(f"the replicate variances are {ratio:.0%} of the linearised ones (median): the replicates do "
+                      "not reproduce the design's variance (e.g. later sampling stages with a large first-stage "
+                      "sampling fraction), so their rank intervals are too narrow or too wide; prefer "
+                      "method='simulation'", stacklevel=3)
+    out = []
+    for j in range(len(node_list)):
+        r = summarise_ranks(_ranks(reps[:, :, j]), level=level, top=top)
+        r.insert(0, "rank", _ranks(est[None, :, j])[0])
+        r.insert(0, "se", np.sqrt(var[:, j]))
+        r.insert(0, "estimate", est[:, j])
+        r["n_units"] = int((~np.isnan(est[:, j])).sum())
+        out.append(r)
+    return out
 
 
 def format_rank(rank: float, low: float, high: float, *, level: float = 0.90, lang: str = "zh") -> str:

@@ -21,16 +21,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from . import weighting
-from .common import (Z95, as_list, factor_codes, file_row, level_key, location, numeric_column, numeric_matrix,
-                     show_value)
-from .estimates import ESTIMATE_COLUMNS, Estimates, design_effect, ratio_estimates
+from .common import as_list, factor_codes, location, numeric_column, numeric_matrix, show_value
+from .estimates import Estimates, design_effect, ratio_estimates
 from .replicates import ReplicateDesign, jackknife_multipliers, rao_wu_multipliers
 from .stages import LONELY_POLICIES, Stage, build_stages
 from .variance import CalibrationStep, RowInfluence, variance
-
-__all__ = ["Design", "ESTIMATE_COLUMNS", "Z95", "file_row", "level_key", "numeric_column", "show_value"]
-
+from .weighting import Reweighting, poststratification, raking, trimming
 
 class Design:
     """A complex survey design: immutable; verbs return tidy DataFrames or new designs.
@@ -53,9 +49,9 @@ class Design:
     -------
     >>> import pandas as pd, surveykit as sk
     >>> df = pd.DataFrame({"y": [1., 2, 3, 4], "h": [1, 1, 2, 2], "w": [2., 2, 3, 3]})
-    >>> sk.Design(df, weights="w", strata="h").mean("y").round(4)[["variable", "estimate"]]
-      variable  estimate
-    0        y       2.8
+    >>> sk.Design(df, weights="w", strata="h").mean("y").round(4)[["variable", "estimate", "se"]]
+      variable  estimate      se
+    0        y       2.7  0.3606
     """
 
     __slots__ = ("_data", "_weights_col", "_strata_col", "_psu_cols", "_fpc_cols", "_lonely", "_w",
@@ -260,7 +256,7 @@ class Design:
         return self._replace(_domain_mask=m)
 
     # --- weighting: each verb returns a new, calibrated Design (module :mod:`.weighting`) ----------------------------
-    def _reweighted(self, r: weighting.Reweighting) -> "Design":
+    def _reweighted(self, r: Reweighting) -> "Design":
         return self._replace(_w=r.weights, _calibration=self._calibration + ((r.step,) if r.step else ()),
                              _ops=self._ops + (r.replay,), _history=self._history + (r.description,))
 
@@ -277,7 +273,7 @@ class Design:
         Weights: ``w_i <- w_i * N_p / sum_{j in p} w_j`` for the post-stratum ``p`` of row ``i``.
         """
         self._check_calibratable()
-        return self._reweighted(weighting.poststratify(self._data, self._w, variables, population))
+        return self._reweighted(poststratification(self._data, self._w, variables, population))
 
     def rake(self, margins, *, max_iter: int = 100, tol: float = 1e-10) -> "Design":
         """Rake the weights to population margins by iterative proportional fitting (R ``rake``).
@@ -297,13 +293,13 @@ class Design:
         ([30.0, 20.0, 20.0, 30.0], ('raked on sex (2 levels), age (2 levels) in 1 iterations',))
         """
         self._check_calibratable()
-        return self._reweighted(weighting.rake(self._data, self._w, margins, max_iter=max_iter, tol=tol))
+        return self._reweighted(raking(self._data, self._w, margins, max_iter=max_iter, tol=tol))
 
     def trim(self, lower: float | None = None, upper: float | None = None, *, strict: bool = False) -> "Design":
         """Trim weights to ``[lower, upper]`` and spread the trimmed amount equally over the other weights (R
         ``trimWeights``); with ``strict`` repeat until no weight is outside. The weighted total is preserved;
         variances treat the trimming as fixed and keep the residuals of earlier calibration steps, as R does."""
-        r = weighting.trim(self._w, lower, upper, strict=strict)
+        r = trimming(self._w, lower, upper, strict=strict)
         return self if r is None else self._reweighted(r)
 
     def bootstrap(self, replicates: int = 500, seed: int | None = None, *, mse: bool = False) -> ReplicateDesign:

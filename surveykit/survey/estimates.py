@@ -26,12 +26,12 @@ Example
 >>> import pandas as pd, surveykit as sk
 >>> df = pd.DataFrame({"y": [1., 2, 3, 4], "h": [1, 1, 2, 2], "w": [2., 2, 3, 3]})
 >>> e = sk.Design(df, weights="w", strata="h").estimates("mean", "y")
->>> e.to_frame().round(4)[["variable", "estimate", "se"]]
-  variable  estimate   se
-0        y       2.8  0.3
+>>> e.to_frame().round(4)[["variable", "estimate", "se"]]    # 27/10; by hand: sqrt(2*0.02 + 2*0.045)
+  variable  estimate      se
+0        y       2.7  0.3606
 >>> e.contrast([[2.0]]).round(4)[["estimate", "se"]]
-   estimate   se
-0       5.6  0.6
+   estimate      se
+0       5.4  0.7211
 """
 
 from __future__ import annotations

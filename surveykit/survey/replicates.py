@@ -93,9 +93,9 @@ class ReplicateDesign:
         >>> import numpy as np, pandas as pd, surveykit as sk
         >>> df = pd.DataFrame({"y": [1.0, 2, 3, 4, 5, 6], "psu": [1, 1, 2, 2, 3, 3]})
         >>> reps = sk.Design(df, psu="psu").jackknife()
-        >>> reps.estimate_with_replicates(lambda w: np.average(df.y, weights=w)).round(4)
+        >>> reps.estimate_with_replicates(lambda w: np.average(df.y, weights=w)).round(4)  # sqrt(2/3 * (1+0+1))
            name  estimate      se  ci_low  ci_high
-        0     0       3.5  0.8165  1.8997   5.1003
+        0     0       3.5  1.1547  1.2368   5.7632
         """
         full = fn(self.design.weights.to_numpy())
         names = list(full.index) if isinstance(full, pd.Series) else (

@@ -7,7 +7,7 @@
 * Trimming (R ``trimWeights``): weights outside ``[lower, upper]`` are set to the bound; the amount trimmed is
   spread equally over the untrimmed weights; the variance then treats the weights as fixed.
 
-Each operation returns a :class:`Reweighting`: the new weights, the calibration step the variance must take into
+Each operation (:func:`poststratification`, :func:`raking`, :func:`trimming`) returns a :class:`Reweighting`: the new weights, the calibration step the variance must take into
 account (:class:`~surveykit.survey.variance.CalibrationStep`; none for trimming), the operation as a function of
 other base weights (replayed on every replicate of a replicate design) and a sentence for the report's method
 section. :meth:`surveykit.Design.poststratify`, :meth:`~surveykit.Design.rake` and :meth:`~surveykit.Design.trim`
@@ -181,7 +181,8 @@ def _margin_spec(margins) -> tuple[dict[str, dict[str, float]], str | None]:
 
 
 # --- the operations -------------------------------------------------------------------------------------------------
-def poststratify(data: pd.DataFrame, w: np.ndarray, variables: str | Sequence[str], population) -> Reweighting:
+def poststratification(data: pd.DataFrame, w: np.ndarray, variables: str | Sequence[str], population
+                       ) -> Reweighting:
     """Post-stratify the weights ``w`` of ``data`` on the cells of ``variables`` (see :meth:`Design.poststratify`)."""
     variables = as_list(variables)
     totals, source = _population_totals(variables, population)
@@ -203,7 +204,7 @@ def poststratify(data: pd.DataFrame, w: np.ndarray, variables: str | Sequence[st
                        f"post-stratified on {name} ({len(levels)} cells)")
 
 
-def rake(data: pd.DataFrame, w: np.ndarray, margins, *, max_iter: int, tol: float) -> Reweighting:
+def raking(data: pd.DataFrame, w: np.ndarray, margins, *, max_iter: int, tol: float) -> Reweighting:
     """Rake the weights ``w`` of ``data`` to population margins (see :meth:`Design.rake`)."""
     spec, source = _margin_spec(margins)
     if not spec:
@@ -231,7 +232,7 @@ def rake(data: pd.DataFrame, w: np.ndarray, margins, *, max_iter: int, tol: floa
                        partial(_replay_rake, codes=codes, targets=targets, max_iter=max_iter, tol=tol), desc)
 
 
-def trim(w: np.ndarray, lower: float | None, upper: float | None, *, strict: bool) -> Reweighting | None:
+def trimming(w: np.ndarray, lower: float | None, upper: float | None, *, strict: bool) -> Reweighting | None:
     """Trim the weights ``w`` (see :meth:`Design.trim`); None when no weight is outside the bounds."""
     lo = -np.inf if lower is None else float(lower)
     hi = np.inf if upper is None else float(upper)
