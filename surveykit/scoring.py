@@ -274,17 +274,16 @@ def score_estimates(q: Questionnaire, design: Design, by: str | Sequence[str] | 
     dom, table = design.domains(by)
     n_dom, n_grp = len(table), len(q.group_ids)
     resp = _Responses(coded, design.weights.to_numpy(), dom * n_grp + g, n_dom * n_grp, n_grp, item_applies(q))
-    infl = _ScoreInfluence.build(q, resp, design.stages, n_dom)
-    est = np.vstack(infl.estimates())
-    counts = _answer_counts(q, resp, design.subset_mask, n_dom)
-    return _score_table(q, infl, table, by, est, counts, design)
+    ru = rollup(q)
+    infl = _ScoreInfluence.build(q, ru, resp, design.stages, n_dom)
+    counts = _answer_counts(ru, resp, design.subset_mask, n_dom)
+    return _score_table(q, ru, infl, table, by, np.vstack(infl.estimates()), counts, design)
 
 
-def _score_table(q: Questionnaire, infl: "_ScoreInfluence", table: pd.DataFrame, by, est: np.ndarray,
+def _score_table(q: Questionnaire, ru: Rollup, infl: "_ScoreInfluence", table: pd.DataFrame, by, est: np.ndarray,
                  counts: np.ndarray, design: Design) -> Estimates:
     """The rows of the score table -- per domain, per group then "all", the elements that apply -- over the
     influence's domains (cells ``d * groups + g``, then "all" ``cells + d``)."""
-    ru = rollup(q)
     n_grp, n_dom = len(q.group_ids), len(table)
     apply = [ru.applies[x] for x in q.group_ids] + [np.ones(len(ru.elements), dtype=bool)]
     pg = np.concatenate([np.full(int(a.sum()), gi) for gi, a in enumerate(apply)])
@@ -385,8 +384,7 @@ class _ScoreInfluence:
     n_dom: int
 
     @classmethod
-    def build(cls, q: Questionnaire, resp: _Responses, stages, n_dom: int) -> "_ScoreInfluence":
-        ru = rollup(q)
+    def build(cls, q: Questionnaire, ru: Rollup, resp: _Responses, stages, n_dom: int) -> "_ScoreInfluence":
         fine = resp.sums(stages[-1].cluster)
         all_weights = pooled = None
         if q.group_weights is not None:
@@ -452,14 +450,14 @@ class _ScoreInfluence:
 
 
 # --- counts: respondents with an answer under each element ----------------------------------------------------------
-def _answer_counts(q: Questionnaire, resp: _Responses, inside: np.ndarray | None, n_dom: int) -> np.ndarray:
+def _answer_counts(ru: Rollup, resp: _Responses, inside: np.ndarray | None, n_dom: int) -> np.ndarray:
     """Per cell, and per domain for "all", the respondents with a score on at least one item under each element.
 
     The answered items that apply to a row's group are bits of a few bytes per row; with the rows sorted by cell,
     each element's count is one reduction per cell of "any of its items' bits". (An item's coefficient in an
     element for a group is non-zero exactly when it is under the element and applies to the group, so the test
     is the same for every group; "all" counts the sum over the domain's groups, pooled or not.)"""
-    coef = rollup(q).coef[None]
+    coef = ru.coef[None]
     packed = _answer_bits(resp.coded, resp.applies, resp.cell % resp.n_groups, inside)
     order = np.argsort(resp.cell.astype(np.uint16) if resp.n_cells < 2 ** 16 else resp.cell, kind="stable")
     present = np.flatnonzero(np.bincount(resp.cell, minlength=resp.n_cells))

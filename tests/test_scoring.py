@@ -94,6 +94,27 @@ def test_out_of_scale_answer_is_refused_with_row_and_column(design):
         sk.score(q, d)
 
 
+def test_item_scores_by_hand_with_codes_between_and_off_the_scale():
+    """Rule 1 by hand on the fixture's scale 1..5 with missing codes 6 and 9: 7 and 8 lie between them, 2.5 is not a
+    code, 0 and 10 are off the table; q02 is reversed, q05 is asked of holders only."""
+    from surveykit.scoring import item_score_matrix
+    q = sk.load_questionnaire(F / "questionnaire.yaml")
+    items = [i.id for i in q.items]
+    df = pd.DataFrame({i: [3.0] * 5 for i in items} | {"group": ["holder", "public", "holder", "holder", "holder"]})
+    df["q01"] = [1.0, 5, 6, 9, np.nan]
+    df["q02"] = [1.0, 5, 2, 3, 4]
+    df["q05"] = [5.0, 5, 6, 1, 2]
+    got = pd.DataFrame(item_score_matrix(q, df), columns=items)
+    np.testing.assert_array_equal(got["q01"], [0.0, 100.0, np.nan, np.nan, np.nan])
+    np.testing.assert_array_equal(got["q02"], [100.0, 0.0, 75.0, 50.0, 25.0])
+    np.testing.assert_array_equal(got["q05"], [100.0, np.nan, np.nan, 0.0, 25.0])
+    np.testing.assert_array_equal(got["q03"], [50.0] * 5)
+    df["q01"] = [7.0, 8, 2.5, 0, np.inf]
+    with pytest.raises(InputError, match=r"column 'q01': answer 7 is outside the scale .*; 5 such value"):
+        item_score_matrix(q, df)
+    assert np.isnan(item_score_matrix(q, df, check=False)[:, 0]).all()
+
+
 def test_unknown_group_is_refused(design):
     q = sk.load_questionnaire(F / "questionnaire.yaml")
     df = design.data.copy()
