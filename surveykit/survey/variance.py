@@ -220,10 +220,10 @@ def variance(design: DesignState, influence: Influence, *, joint: bool = False,
                for m, th in zip(margins, theta)]  # C diag(psw_m) E_m: the calibration terms' unit totals
         if joint:
             scale, centred = st.scales(lonely)
-            dev = _deviations(st, _residual_totals(st, part, dom, vals, k, cols, cal), centred)
+            dev = _deviations(st, _residual_totals(st, part, _domain_rows(dom), vals, k, cols, cal), centred)
             out += (dev * scale[st.parent][:, None]).T @ dev
         elif steps:
-            out += _dense_variance(st, part, dom, vals, d, k, cal, lonely)
+            out += _dense_variance(st, part, _domain_rows(dom), vals, d, k, cal, lonely)
         else:
             out += _sparse_variance(st, part, dom, vals, d, lonely)
     return out
@@ -253,7 +253,7 @@ def _sparse_variance(st: Stage, part, dom, vals, n_domains: int, lonely_psu: str
     return group_sum(d_of, n_domains, ss * scale[g_of][:, None])
 
 
-def _dense_variance(st: Stage, part, dom, vals, n_domains: int, k: int, cal, lonely_psu: str,
+def _dense_variance(st: Stage, part, rows_of, vals, n_domains: int, k: int, cal, lonely_psu: str,
                     max_cells: int = 20_000_000) -> np.ndarray:
     """One stage's variance of every estimate with calibration residuals (every unit then has a total in every
     domain), in chunks of whole domains of at most ``max_cells`` unit totals."""
@@ -262,17 +262,23 @@ def _dense_variance(st: Stage, part, dom, vals, n_domains: int, k: int, cal, lon
     chunk = max(1, int(max_cells // max(1, st.n_clusters * k))) * k
     for lo in range(0, n_domains * k, chunk):
         cols = np.arange(lo, min(n_domains * k, lo + chunk))
-        dev = _deviations(st, _residual_totals(st, part, dom, vals, k, cols, cal), centred)
+        dev = _deviations(st, _residual_totals(st, part, rows_of, vals, k, cols, cal), centred)
         out[cols] = scale @ group_sum(st.parent, st.n_groups, dev * dev)
     return out.reshape(n_domains, k)
 
 
-def _residual_totals(st: Stage, part, dom, vals, k: int, cols: np.ndarray, cal) -> np.ndarray:
-    """Dense (units x len(cols)) totals of the estimates ``cols`` (``domain * k + j``), minus the calibration term
-    ``(C diag(psw_m) E_m) theta_m`` of every margin (``cal``: pairs of those matrices and thetas)."""
-    t = np.zeros((st.n_clusters, len(cols)))
+def _domain_rows(dom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The combinations of each domain: ``order[start[d]:start[d + 1]]``."""
     order = np.argsort(dom, kind="stable")
-    start = np.searchsorted(dom[order], np.arange(int(dom.max()) + 2 if len(dom) else 1))
+    return order, np.searchsorted(dom[order], np.arange(int(dom.max()) + 2 if len(dom) else 1))
+
+
+def _residual_totals(st: Stage, part, rows_of, vals, k: int, cols: np.ndarray, cal) -> np.ndarray:
+    """Dense (units x len(cols)) totals of the estimates ``cols`` (``domain * k + j``; ``rows_of`` the combinations
+    of each domain, :func:`_domain_rows`), minus the calibration term ``(C diag(psw_m) E_m) theta_m`` of every
+    margin (``cal``: pairs of those matrices and thetas)."""
+    t = np.zeros((st.n_clusters, len(cols)))
+    order, start = rows_of
     col_dom, col_j = np.divmod(cols, k)
     for dd in np.unique(col_dom):
         if dd + 1 < len(start):
