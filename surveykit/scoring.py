@@ -87,29 +87,32 @@ def code_answers(q: Questionnaire, data: pd.DataFrame, *, check: bool = True) ->
     buckets = np.empty((len(q.items), len(data)), dtype=dtype)
     scores = np.zeros((len(q.items), nb))
     valid = np.zeros((len(q.items), nb), dtype=bool)
+    work = (np.empty(len(data)), np.empty(len(data), dtype=np.intp))  # reused by every item
     for j, item in enumerate(q.items):
         sc = q.item_scale(item)
-        buckets[j] = _code_item(data, item.id, sc, nb - 1, check)
+        _code_item(data, item.id, sc, nb - 1, check, buckets[j], work)
         codes = np.arange(sc.min, sc.max + 1, dtype=float)
         scores[j, :len(codes)] = sc.score(codes, item.reverse)
         valid[j, :len(codes)] = True
     return CodedAnswers(buckets, scores, valid)
 
 
-def _code_item(data: pd.DataFrame, column: str, sc, missing: int, check: bool) -> np.ndarray:
-    """One item's buckets by a lookup table over ``[lo-1, hi+1]`` (``lo``, ``hi`` the smallest and largest code,
-    missing codes included) with blanks in one more entry; non-integers and values off the table are bad."""
+def _code_item(data: pd.DataFrame, column: str, sc, missing: int, check: bool, b: np.ndarray, work) -> None:
+    """One item's buckets, written to ``b``, by a lookup table over ``[lo-1, hi+1]`` (``lo``, ``hi`` the smallest
+    and largest code, missing codes included) with blanks in one more entry; non-integers and values off the table
+    are bad. ``work``: a float and an integer array of the same length, overwritten."""
     x = numeric_column(data, column, what="an answer code")
     lo, hi = min(sc.min, *sc.missing), max(sc.max, *sc.missing)
-    lut = np.full(hi - lo + 4, _BAD, dtype=np.int8 if missing < 127 else np.int32)
+    lut = np.full(hi - lo + 4, _BAD, dtype=b.dtype)
     lut[sc.min - lo + 1:sc.max - lo + 2] = np.arange(sc.max - sc.min + 1)
     lut[[m - lo + 1 for m in sc.missing]] = missing
     lut[-1] = missing
-    t = np.subtract(x, lo - 1)
+    t, ti = work
+    np.subtract(x, lo - 1, out=t)
     np.clip(t, 0, hi - lo + 2, out=t)  # below and above the table: its first and last-but-one entries
     np.copyto(t, hi - lo + 3, where=np.isnan(t))
-    ti = t.astype(np.intp)
-    b = lut[ti]
+    np.copyto(ti, t, casting="unsafe")
+    np.take(lut, ti, out=b)
     frac = ti != t
     if frac.any():
         b[frac] = _BAD
@@ -122,7 +125,6 @@ def _code_item(data: pd.DataFrame, column: str, sc, missing: int, check: bool) -
                              f"{int(bad.sum())} such value(s) in this column -- run `surveykit validate`",
                              **location(data, pos, column))
         b[bad] = missing
-    return b
 
 
 def item_applies(q: Questionnaire) -> np.ndarray:
