@@ -28,6 +28,7 @@ from .stages import LONELY_POLICIES, Stage, build_stages
 from .variance import CalibrationStep, RowInfluence, variance
 from .weighting import Reweighting, poststratification, raking, trimming
 
+
 class Design:
     """A complex survey design: immutable; verbs return tidy DataFrames or new designs.
 
@@ -257,6 +258,7 @@ class Design:
 
     # --- weighting: each verb returns a new, calibrated Design (module :mod:`.weighting`) ----------------------------
     def _reweighted(self, r: Reweighting) -> "Design":
+        r.weights.flags.writeable = False
         return self._replace(_w=r.weights, _calibration=self._calibration + ((r.step,) if r.step else ()),
                              _ops=self._ops + (r.replay,), _history=self._history + (r.description,))
 

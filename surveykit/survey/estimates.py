@@ -169,8 +169,8 @@ def ratio_estimates(design, num: np.ndarray, den: np.ndarray, names: list[str], 
     k = len(names)
     column = (np.arange(nd)[None, :] * k + np.arange(k)[:, None]).ravel()  # variables outermost
     defined = np.ones(nd * k, dtype=bool) if total else (tx > 0).T.ravel()
-    return Estimates(variable_keys(table, names, by), est.T.ravel(), count.T.ravel().astype(np.int64), RowInfluence.of(z, codes, nd),
-                     column, design, defined)
+    return Estimates(variable_keys(table, names, by), est.T.ravel(), count.T.ravel().astype(np.int64),
+                     RowInfluence.of(z, codes, nd), column, design, defined)
 
 
 def _in_domain(design, num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -7,10 +7,11 @@
 * Trimming (R ``trimWeights``): weights outside ``[lower, upper]`` are set to the bound; the amount trimmed is
   spread equally over the untrimmed weights; the variance then treats the weights as fixed.
 
-Each operation (:func:`poststratification`, :func:`raking`, :func:`trimming`) returns a :class:`Reweighting`: the new weights, the calibration step the variance must take into
-account (:class:`~surveykit.survey.variance.CalibrationStep`; none for trimming), the operation as a function of
-other base weights (replayed on every replicate of a replicate design) and a sentence for the report's method
-section. :meth:`surveykit.Design.poststratify`, :meth:`~surveykit.Design.rake` and :meth:`~surveykit.Design.trim`
+Each operation (:func:`poststratification`, :func:`raking`, :func:`trimming`) returns a :class:`Reweighting`:
+the new weights, the calibration step the variance must take into account
+(:class:`~surveykit.survey.variance.CalibrationStep`; none for trimming), the operation as a function of other base
+weights (replayed on every replicate of a replicate design) and a sentence for the report's method section.
+:meth:`surveykit.Design.poststratify`, :meth:`~surveykit.Design.rake` and :meth:`~surveykit.Design.trim`
 wrap them and return new designs.
 
 Example
