@@ -5,13 +5,14 @@ Start here::
     import surveykit as sk
     q = sk.load_questionnaire("questionnaires/ip_protection_satisfaction.yaml")
     d = sk.Design(df, weights="weight", strata="district", psu="street", fpc="n_streets")
-    sk.score(q, d, by=["district"])
+    sk.score(q, d, by=["district"])                  # tidy table
+    sk.score_estimates(q, d, by=["district"])        # the same with influence functions: .vcov(), .contrast()
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
 from .errors import InputError, SpecError
-from .scoring import score
+from .scoring import score, score_estimates
 from .spec import load_questionnaire
 from .survey import Design
 
@@ -20,4 +21,4 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+source"
 
-__all__ = ["Design", "InputError", "SpecError", "load_questionnaire", "score", "__version__"]
+__all__ = ["Design", "InputError", "SpecError", "load_questionnaire", "score", "score_estimates", "__version__"]

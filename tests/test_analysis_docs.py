@@ -15,7 +15,7 @@ from .conftest import FIXTURES
 
 STORE = FIXTURES / "store"
 MODULES = ["analysis.reliability", "analysis.drivers", "analysis.comparisons", "analysis.ranks",
-           "analysis.smalldomains", "report.findings"]
+           "analysis.smalldomains", "analysis.rates", "report.findings"]
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,11 @@ import pandas as pd
 from scipy.stats import norm
 
 from ..errors import InputError
-from ..scoring import group_codes, item_score_matrix, rollup, score_influence
+from ..scoring import rollup, score_estimates
 from ..spec.questionnaire import Questionnaire
-from ..survey.design import Z95, Design, _as_list
-from ..survey.variance import group_sum
+from ..survey.common import Z95, as_list
+from ..survey.design import Design
+from ..survey.estimates import Estimates
 
 #: Plain-language verdicts of a comparison, by code and language.
 VERDICTS: dict[str, dict[str, str]] = {
@@ -39,8 +40,8 @@ def check_lang(lang: str) -> str:
 def as_data(data) -> pd.DataFrame:
     """The response DataFrame of a DataFrame or a :class:`~surveykit.Design` (only the rows of a subset)."""
     if isinstance(data, Design):
-        if data._domain_mask is not None:
-            return data.data[data._domain_mask]
+        if data.subset_mask is not None:
+            return data.data[data.subset_mask]
         return data.data
     if isinstance(data, pd.DataFrame):
         return data
@@ -53,9 +54,7 @@ def with_columns(design: Design, **columns) -> Design:
     Used to define comparison domains ("this district" / "rest of the city") as ordinary ``by`` columns, so that
     every estimate is computed by the scoring engine with the whole design kept.
     """
-    data = design.data.assign(**columns)
-    data.attrs.update(design.data.attrs)
-    return design._replace(_data=data)
+    return design.assign(**columns)
 
 
 def first_level(q: Questionnaire) -> list[str]:
@@ -67,86 +66,31 @@ def default_nodes(q: Questionnaire) -> list[str]:
     return ["index", *first_level(q)]
 
 
-def answered_matrix(q: Questionnaire, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Group codes and the respondents x items matrix of answered (scored) items."""
-    g = group_codes(q, data)
-    return g, ~np.isnan(item_score_matrix(q, data, groups=g))
-
-
 def joint_scores(q: Questionnaire, design: Design, by: str | Sequence[str] | None, nodes: Sequence[str],
-                 group: str, answered: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
-    """Scores of ``nodes`` for ``group`` in every ``by`` domain and the influence matrix of all of them.
+                 groups: str | Sequence[str]) -> Estimates:
+    """The scores of ``nodes`` for ``groups`` (a group id or ``all``, or several) in every ``by`` domain, as
+    :class:`~surveykit.survey.estimates.Estimates` (``.vcov()``: their covariance matrix; ``.contrast()``).
 
-    Returns ``(table, z)`` as :func:`surveykit.scoring.score_influence`, with ``table`` extended by ``n`` (respondents
-    with an answer under the node) and with ``estimate`` set to NaN (and the column of ``z`` to zero) where
-    :func:`surveykit.score` gives NaN: an item of the score without any respondent in a cell (contract 2
-    extension). ``design.vcov(z)`` is the covariance matrix of the estimates.
+    Rows: group outermost, then domain, then ``nodes`` in the order given (elements that do not apply to a group
+    have no row); ``keys`` has the ``by`` columns, ``group``, ``node``; ``n`` and the NaN of empty cells are those of
+    :func:`surveykit.score` (contract 2).
     """
     nodes = list(dict.fromkeys(nodes))
-    by_cols = _as_list(by)
-    if len(by_cols) > 1:
-        # one combined domain column (Design.domains loses the names of several by columns under pandas 3)
-        keys = design.data[by_cols]
-        if keys.isna().any().any():
-            raise InputError(f"blank value in a domain column ({', '.join(by_cols)})")
-        codes, uniq = pd.factorize(pd.MultiIndex.from_frame(keys), sort=True)
-        combos = pd.DataFrame(list(uniq), columns=by_cols)
-        design = with_columns(design, _domain=codes)
-        table, z = joint_scores(q, design, "_domain", nodes, group, answered)
-        keys_out = combos.iloc[table["_domain"].to_numpy()].reset_index(drop=True)
-        table = pd.concat([keys_out, table.drop(columns="_domain").reset_index(drop=True)], axis=1)
-        return table, z
-    table, z = score_influence(q, design, by, nodes=nodes, group=group)
-    empty, count = _empty_cells(q, design, by, table, group, answered)
-    table = table.assign(n=count)
-    table.loc[empty, "estimate"] = np.nan
-    z[:, empty] = 0.0
-    return table, z
-
-
-def _empty_cells(q: Questionnaire, design: Design, by, table: pd.DataFrame, group: str, answered=None):
-    """Per row of a ``score_influence`` table: whether :func:`surveykit.score` gives NaN, and its ``n``."""
-    g, answered = answered_matrix(q, design.data) if answered is None else answered
-    if design._domain_mask is not None:
-        answered = answered & design._domain_mask[:, None]      # not in place: the caller may reuse it
-    dom, dtable = design.domains(by)
-    n_dom, n_grp = len(dtable), len(q.group_ids)
-    ru = rollup(q)
-    el = {e: k for k, e in enumerate(ru.elements)}
-    gw = q.group_weights
-    pooled = group == "all" and gw is None
-    cell = dom if pooled else dom * n_grp + g
-    n_cells = n_dom if pooled else n_dom * n_grp
-    cnt = group_sum(cell, n_cells, answered.astype(float))              # cells x items
-    nodes = list(dict.fromkeys(table["node"]))
-    k = len(nodes)
-    if len(table) != n_dom * k:
-        raise AssertionError("unexpected score_influence table layout")
-    empty = np.zeros((n_dom, k), dtype=bool)
-    count = np.zeros((n_dom, k))
-
-    def cell_stats(coef: np.ndarray, rows_group: np.ndarray | slice, cells: np.ndarray):
-        used = coef != 0                                              # items x nodes
-        e = (cnt[cells] == 0).astype(float) @ used > 0               # cells x nodes
-        has = (answered[rows_group].astype(np.float32) @ used.astype(np.float32)) > 0
-        c = group_sum(cell[rows_group], n_cells, has.astype(float))[cells]
-        return e, c
-
-    cols = [el[x] for x in nodes]
-    if pooled:
-        e, c = cell_stats(ru.coef[None][:, cols], slice(None), np.arange(n_dom))
-        return e.ravel(), c.ravel().astype(np.int64)
-    groups = q.group_ids if group == "all" else (group,)
-    for gid in groups:
-        gi = q.group_ids.index(gid)
-        app = ru.applies[gid][cols]
-        if group == "all" and gw[gid] <= 0:
-            continue
-        rows = np.flatnonzero(g == gi)
-        e, c = cell_stats(ru.coef[gid][:, cols], rows, np.arange(n_dom) * n_grp + gi)
-        empty |= e & app
-        count += np.where(app, c, 0.0)
-    return empty.ravel(), count.ravel().astype(np.int64)
+    groups = as_list(groups)
+    elements = rollup(q).elements
+    unknown = [x for x in nodes if x not in elements]
+    if unknown:
+        raise InputError(f"unknown node(s) {unknown}; nodes are 'index', indicator ids and item ids")
+    for g in groups:
+        if g != "all" and g not in q.group_ids:
+            raise InputError(f"unknown group '{g}' (groups: {', '.join(q.group_ids)}, all)")
+    est = score_estimates(q, design, by)
+    by_cols = as_list(by)
+    domain = pd.factorize(pd.MultiIndex.from_frame(est.keys[by_cols]))[0] if by_cols else np.zeros(len(est))
+    keep = np.flatnonzero(est.keys["group"].isin(groups).to_numpy() & est.keys["node"].isin(nodes).to_numpy())
+    order = np.lexsort((est.keys["node"].map({x: i for i, x in enumerate(nodes)}).to_numpy()[keep], domain[keep],
+                        est.keys["group"].map({x: i for i, x in enumerate(groups)}).to_numpy()[keep]))
+    return est.take(keep[order])
 
 
 def normal_test(diff: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -226,7 +170,7 @@ def add_verdicts(out: pd.DataFrame, diff_col: str, p: np.ndarray, *, adjust_meth
     """Adjust ``p`` within each family (rows sharing the ``family`` columns; None: the whole table) and add
     ``p_adj``, the adjusted interval ``ci_low_adj``/``ci_high_adj`` (:func:`adjusted_interval`), ``verdict`` and
     ``verdict_text`` to ``out`` (in place; returned)."""
-    fam = _as_list(family)
+    fam = as_list(family)
     p_adj, m = np.full(len(out), np.nan), np.ones(len(out))
     groups = out.groupby(fam, sort=False, dropna=False).indices.values() if fam else [np.arange(len(out))]
     for idx in groups:

@@ -7,7 +7,7 @@ same normal approximation as the scores' confidence intervals:
 
 * **Same sample** (a unit vs the rest of the city, two groups of respondents, two kinds of firms): both scores are
   computed from one design, so ``var(d) = V_aa + V_bb - 2 V_ab`` with ``V`` the covariance matrix of the two
-  estimates' influence totals (:func:`surveykit.scoring.score_influence` + :meth:`surveykit.Design.vcov`; strata,
+  estimates' influence totals (:func:`surveykit.scoring.score_estimates` and its ``contrast``; strata,
   clusters, fpc and calibration included; R's ``svycontrast``). This is a proper test of the difference, not a
   look at two overlapping intervals (two 95% intervals can overlap while the difference is significant).
 * **Independent samples** (two survey years drawn separately): ``var(d) = se_a^2 + se_b^2``.
@@ -38,16 +38,20 @@ import pandas as pd
 
 from ..errors import InputError
 from ..spec.questionnaire import Questionnaire
-from ..survey.design import Design, _as_list
-from ._util import answered_matrix, check_lang, default_nodes, finish_tests, joint_scores, with_columns
+from ..survey.common import as_list
+from ..survey.design import Design
+from ..survey.estimates import Estimates
+from ._util import check_lang, default_nodes, finish_tests, joint_scores, with_columns
 
 TEST_COLUMNS = ["se", "ci_low", "ci_high", "z", "p_value", "p_adj", "ci_low_adj", "ci_high_adj", "verdict", "verdict_text"]
 
 
-def _contrast(v: np.ndarray, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
-    """se of est[ia] - est[ib] for index arrays into the covariance matrix ``v``."""
-    var = v[ia, ia] + v[ib, ib] - 2.0 * v[ia, ib]
-    return np.sqrt(np.maximum(var, 0.0))
+def _difference_se(est: Estimates, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """SE of ``estimate[ia] - estimate[ib]`` (pairwise, for index arrays into ``est``): a contrast (R svycontrast)."""
+    c = np.zeros((len(ia), len(est)))
+    c[np.arange(len(ia)), ia] += 1.0
+    c[np.arange(len(ia)), ib] -= 1.0
+    return est.contrast(c)["se"].to_numpy()
 
 
 def compare_to_rest(q: Questionnaire, design: Design, unit_column: str, *, units: Sequence[str] | None = None,
@@ -93,33 +97,29 @@ def compare_to_rest(q: Questionnaire, design: Design, unit_column: str, *, units
     3  outcome      13.537  3.728  0.001               higher
     """
     check_lang(lang)
-    nodes = default_nodes(q) if nodes is None else _as_list(nodes)
+    nodes = default_nodes(q) if nodes is None else as_list(nodes)
     col = design.data[unit_column] if unit_column in design.data.columns else None
     if col is None:
         raise InputError(f"no column '{unit_column}' in the data")
     all_units = sorted(col.dropna().unique().tolist())
-    units = all_units if units is None else _as_list(units)
+    units = all_units if units is None else as_list(units)
     unknown = [u for u in units if u not in all_units]
     if unknown:
         raise InputError(f"unknown unit(s) {unknown} in '{unit_column}'")
     frames = []
     values = col.to_numpy()
-    answered = answered_matrix(q, design.data)
     for u in units:
         # "0": this unit, "1": the rest (domains are sorted)
-        d2 = with_columns(design, _side=np.where(values == u, "0", "1"))
-        t, z = joint_scores(q, d2, "_side", nodes, group, answered)
-        v = d2.vcov(z)
+        e = joint_scores(q, with_columns(design, _side=np.where(values == u, "0", "1")), "_side", nodes, group)
+        t = e.keys
         k = len(t) // 2
         if len(t) != 2 * k or list(t["_side"].iloc[:k].unique()) != ["0"]:
             raise AssertionError("unexpected domain layout")
         ia, ib = np.arange(k), np.arange(k, 2 * k)
-        est = t["estimate"].to_numpy()
         frames.append(pd.DataFrame({unit_column: u, "group": t["group"].iloc[:k].to_numpy(),
-                                    "node": t["node"].iloc[:k].to_numpy(), "estimate": est[ia],
-                                    "estimate_rest": est[ib], "difference": est[ia] - est[ib],
-                                    "se": _contrast(v, ia, ib), "n": t["n"].to_numpy()[ia],
-                                    "n_rest": t["n"].to_numpy()[ib]}))
+                                    "node": t["node"].iloc[:k].to_numpy(), "estimate": e.estimate[ia],
+                                    "estimate_rest": e.estimate[ib], "difference": e.estimate[ia] - e.estimate[ib],
+                                    "se": _difference_se(e, ia, ib), "n": e.n[ia], "n_rest": e.n[ib]}))
     out = pd.concat(frames, ignore_index=True)
     out = finish_tests(out, "difference", adjust_method=adjust, alpha=alpha, family=family, lang=lang)
     return out[[unit_column, "group", "node", "estimate", "estimate_rest", "difference", *TEST_COLUMNS, "n",
@@ -171,7 +171,7 @@ def year_change(current: pd.DataFrame, previous: pd.DataFrame, *, keys: Sequence
                   "deff"}
     if keys is None:
         keys = [c for c in current.columns if c in previous.columns and c not in value_cols]
-    keys = _as_list(keys)
+    keys = as_list(keys)
     if not keys:
         raise InputError("no column to match the two years' rows on (give keys=)")
     for name, t in (("current", current), ("previous", previous)):
@@ -226,24 +226,18 @@ def group_gap(q: Questionnaire, design: Design, *, by: str | Sequence[str] | Non
     3  outcome  3.23  1.63   0.14  no_clear_difference
     """
     check_lang(lang)
-    nodes = default_nodes(q) if nodes is None else _as_list(nodes)
+    nodes = default_nodes(q) if nodes is None else as_list(nodes)
     gids = list(q.group_ids)
     pairs = [(a, b) for i, a in enumerate(gids) for b in gids[i + 1:]] if pairs is None else list(pairs)
     for a, b in pairs:
         for x in (a, b):
             if x not in gids:
                 raise InputError(f"unknown group '{x}' (groups: {', '.join(gids)})")
-    by_cols = _as_list(by)
+    by_cols = as_list(by)
     needed = sorted({x for p in pairs for x in p}, key=gids.index)
-    tables, zs = {}, []
-    offset = 0
-    for gid in needed:
-        t, z = joint_scores(q, design, by, nodes, gid)
-        t = t.assign(_pos=np.arange(len(t)) + offset)
-        offset += len(t)
-        tables[gid] = t
-        zs.append(z)
-    v = design.vcov(np.hstack(zs))
+    e = joint_scores(q, design, by, nodes, needed)
+    table = e.keys.assign(estimate=e.estimate, n=e.n, _pos=np.arange(len(e)))
+    tables = {gid: table[table["group"] == gid] for gid in needed}
     frames = []
     for a, b in pairs:
         on = [*by_cols, "node"]
@@ -255,7 +249,7 @@ def group_gap(q: Questionnaire, design: Design, *, by: str | Sequence[str] | Non
         f["estimate_a"] = m["estimate_a"].to_numpy()
         f["estimate_b"] = m["estimate_b"].to_numpy()
         f["gap"] = f["estimate_a"] - f["estimate_b"]
-        f["se"] = _contrast(v, ia, ib)
+        f["se"] = _difference_se(e, ia, ib)
         f["n_a"], f["n_b"] = m["n_a"].to_numpy(), m["n_b"].to_numpy()
         frames.append(f)
     out = pd.concat(frames, ignore_index=True)
@@ -300,8 +294,8 @@ def domain_gap(q: Questionnaire, design: Design, column: str, a, b, *, by: str |
     3  outcome       55.93       67.40 -11.47  3.34
     """
     check_lang(lang)
-    nodes = default_nodes(q) if nodes is None else _as_list(nodes)
-    a, b = [str(x) for x in _as_list(a)], [str(x) for x in _as_list(b)]
+    nodes = default_nodes(q) if nodes is None else as_list(nodes)
+    a, b = [str(x) for x in as_list(a)], [str(x) for x in as_list(b)]
     if set(a) & set(b):
         raise InputError(f"{sorted(set(a) & set(b))} are on both sides of the comparison")
     if column not in design.data.columns:
@@ -315,10 +309,9 @@ def domain_gap(q: Questionnaire, design: Design, column: str, a, b, *, by: str |
     side = np.where(txt.isin(a).fillna(False).to_numpy(bool), "a",
                     np.where(txt.isin(b).fillna(False).to_numpy(bool), "b", "z"))
     d2 = with_columns(design, _side=side)
-    by_cols = _as_list(by)
-    t, z = joint_scores(q, d2, [*by_cols, "_side"], nodes, group)
-    v = d2.vcov(z)
-    t = t.assign(_pos=np.arange(len(t)))
+    by_cols = as_list(by)
+    e = joint_scores(q, d2, [*by_cols, "_side"], nodes, group)
+    t = e.keys.assign(estimate=e.estimate, n=e.n, _pos=np.arange(len(e)))
     on = [*by_cols, "group", "node"]
     m = t[t["_side"] == "a"].merge(t[t["_side"] == "b"], on=on, suffixes=("_a", "_b"), sort=False)
     out = m[on].copy()
@@ -326,7 +319,7 @@ def domain_gap(q: Questionnaire, design: Design, column: str, a, b, *, by: str |
     out["estimate_a"] = m["estimate_a"].to_numpy()
     out["estimate_b"] = m["estimate_b"].to_numpy()
     out["gap"] = out["estimate_a"] - out["estimate_b"]
-    out["se"] = _contrast(v, m["_pos_a"].to_numpy(), m["_pos_b"].to_numpy())
+    out["se"] = _difference_se(e, m["_pos_a"].to_numpy(), m["_pos_b"].to_numpy())
     out["n_a"], out["n_b"] = m["n_a"].to_numpy(), m["n_b"].to_numpy()
     out = finish_tests(out, "gap", adjust_method=adjust, alpha=alpha, family=family, lang=lang)
     return out[[*on, "level_a", "level_b", "estimate_a", "estimate_b", "gap", *TEST_COLUMNS, "n_a", "n_b"]]

@@ -53,7 +53,8 @@ from scipy.stats import t as t_dist
 from ..errors import InputError
 from ..scoring import group_codes, item_score_matrix, rollup, score
 from ..spec.questionnaire import Questionnaire
-from ..survey.design import Design, _as_list
+from ..survey.common import as_list
+from ..survey.design import Design
 from ._util import check_lang
 
 QUADRANTS: dict[str, dict[str, str]] = {
@@ -102,7 +103,7 @@ def respondent_scores(q: Questionnaire, data, nodes: Sequence[str] | None = None
     data = data.data if isinstance(data, Design) else data
     ru = rollup(q)
     el = {e: k for k, e in enumerate(ru.elements)}
-    nodes = ["index", *[n.id for n in q.nodes]] if nodes is None else _as_list(nodes)
+    nodes = ["index", *[n.id for n in q.nodes]] if nodes is None else as_list(nodes)
     unknown = [x for x in nodes if x not in el]
     if unknown:
         raise InputError(f"unknown node(s) {unknown}")
@@ -150,7 +151,7 @@ def _default_predictors(q: Questionnaire, outcome: str, level: int) -> list[str]
 def _model_frame(q: Questionnaire, design: Design, outcome: str, predictors, level: int, group: str | None,
                  min_share: float):
     """Outcome, predictor matrix, weights and the boolean mask of the rows used."""
-    preds = _default_predictors(q, outcome, level) if predictors is None else _as_list(predictors)
+    preds = _default_predictors(q, outcome, level) if predictors is None else as_list(predictors)
     if outcome in preds:
         raise InputError("the outcome cannot also be a predictor")
     if len(preds) < 1:

@@ -5,8 +5,8 @@ estimates. Three methods:
 
 * **Parametric simulation** (default; Goldstein & Spiegelhalter 1996 *JRSS A* 159:385; Marshall & Spiegelhalter
   1998 *BMJ* 316:1701): draw ``theta* ~ N(theta_hat, V)`` where ``theta_hat`` are the units' scores and ``V``
-  their full design-based covariance matrix (:func:`surveykit.scoring.score_influence` +
-  :meth:`surveykit.Design.vcov`: calibration and shared PSUs make units covary), rank every draw, and summarise
+  their full design-based covariance matrix (:func:`surveykit.scoring.score_estimates` ``.vcov()``: calibration
+  and shared PSUs make units covary), rank every draw, and summarise
   each unit's ranks over the draws.
 * **Simultaneous** (``method="simultaneous"``; Mogstad, Romano, Shaikh & Wilhelm 2024, *Rev. Econ. Stud.*
   91:476): the rank interval of unit j counts the units that are *surely* above or below j according to
@@ -53,8 +53,8 @@ import pandas as pd
 from ..errors import InputError
 from ..scoring import group_codes, item_score_matrix, rollup
 from ..spec.questionnaire import Questionnaire
-from ..survey.design import Design, _as_list
-from ..survey.variance import group_sum
+from ..survey.common import as_list, group_sum
+from ..survey.design import Design
 from ._util import check_lang, default_nodes, joint_scores
 
 RANK_COLUMNS = ["estimate", "se", "rank", "rank_median", "rank_low", "rank_high", "p_top", "n_units"]
@@ -259,8 +259,8 @@ def rank_intervals(q: Questionnaire, design: Design, unit_column: str, *, nodes:
     (:func:`format_rank`, e.g. "第3名（90%区间：第2–6名）").
     Units whose score is missing get no rank.
 
-    Source: as :func:`rank_from_estimates`; the covariance from :func:`surveykit.scoring.score_influence`
-    and :meth:`surveykit.Design.vcov`.
+    Source: as :func:`rank_from_estimates`; the covariance from :func:`surveykit.scoring.score_estimates`
+    (``.vcov()``).
 
     Example
     -------
@@ -280,61 +280,68 @@ def rank_intervals(q: Questionnaire, design: Design, unit_column: str, *, nodes:
     check_lang(lang)
     if not 0 < level < 1:
         raise InputError("level must be between 0 and 1")
-    nodes = default_nodes(q) if nodes is None else _as_list(nodes)
+    nodes = default_nodes(q) if nodes is None else as_list(nodes)
     if unit_column not in design.data.columns:
         raise InputError(f"no column '{unit_column}' in the data")
-    t, z = joint_scores(q, design, unit_column, nodes, group)
-    node_list = list(dict.fromkeys(t["node"]))
-    n_units = len(t) // len(node_list)
-    est = t["estimate"].to_numpy().reshape(n_units, len(node_list))
-    frames = []
-    if method in ("simulation", "simultaneous"):
-        v = design.vcov(z)
-        for j, node in enumerate(node_list):
-            idx = np.arange(n_units) * len(node_list) + j
-            r = rank_from_estimates(est[:, j], v[np.ix_(idx, idx)], draws=draws, level=level, top=top,
-                                    seed=None if seed is None else seed + j,
-                                    interval="percentile" if method == "simulation" else "simultaneous")
-            r.insert(0, "node", node)
-            r.insert(0, "group", group)
-            r.insert(0, unit_column, t[unit_column].to_numpy()[idx])
-            frames.append(r)
-    elif method == "replicates":
-        if replicates is None:
-            raise InputError("method='replicates' needs replicates=design.bootstrap(...)")
-        if replicates.kind != "bootstrap":
-            raise InputError(f"replicate ranks need bootstrap replicates (their spread is the sampling spread), "
-                             f"not {replicates.kind}")
-        fn, _ = _point_scores(q, design, unit_column, node_list, group)
-        full = fn(design.weights.to_numpy())
-        if not np.allclose(np.nan_to_num(full), np.nan_to_num(est), rtol=1e-9, atol=1e-9):
-            raise AssertionError("replicate scoring does not reproduce the scores")
-        reps = np.stack([fn(replicates.replicate_weights(r)) for r in range(replicates.replicates)])
-        var = replicates._variance(full, reps)
-        lin = np.diag(design.vcov(z)).reshape(n_units, len(node_list))
-        ratio = np.nanmedian(var / np.where(lin > 0, lin, np.nan))
-        if ratio < 0.8 or ratio > 1.25:
-            warnings.warn(f"the replicate variances are {ratio:.0%} of the linearised ones (median): the replicates do "
-                          "not reproduce the design's variance (e.g. later sampling stages with a large first-stage "
-                          "sampling fraction), so their rank intervals are too narrow or too wide; prefer "
-                          "method='simulation'", stacklevel=2)
-        for j, node in enumerate(node_list):
-            rk = _ranks(reps[:, :, j])
-            r = summarise_ranks(rk, level=level, top=top)
-            r.insert(0, "rank", _ranks(est[None, :, j])[0])
-            r.insert(0, "se", np.sqrt(var[:, j]))
-            r.insert(0, "estimate", est[:, j])
-            r["n_units"] = int((~np.isnan(est[:, j])).sum())
-            r.insert(0, "node", node)
-            r.insert(0, "group", group)
-            r.insert(0, unit_column, t[unit_column].to_numpy()[np.arange(n_units) * len(node_list) + j])
-            frames.append(r)
-    else:
+    if method not in ("simulation", "simultaneous", "replicates"):
         raise InputError(f"method must be 'simulation', 'simultaneous' or 'replicates', not '{method}'")
+    e = joint_scores(q, design, unit_column, nodes, group)
+    node_list = list(dict.fromkeys(e.keys["node"]))
+    n_units = len(e) // len(node_list)
+    est = e.estimate.reshape(n_units, len(node_list))
+    if method == "replicates":
+        per_node = _replicate_ranks(q, design, e, unit_column, node_list, group, replicates, level=level, top=top)
+    else:
+        v, per_node = e.vcov(), []
+        for j in range(len(node_list)):
+            idx = np.arange(n_units) * len(node_list) + j
+            per_node.append(rank_from_estimates(est[:, j], v[np.ix_(idx, idx)], draws=draws, level=level, top=top,
+                                                seed=None if seed is None else seed + j,
+                                                interval="percentile" if method == "simulation" else "simultaneous"))
+    frames = []
+    for j, (node, r) in enumerate(zip(node_list, per_node)):
+        r.insert(0, "node", node)
+        r.insert(0, "group", group)
+        r.insert(0, unit_column, e.keys[unit_column].to_numpy()[np.arange(n_units) * len(node_list) + j])
+        frames.append(r)
     out = pd.concat(frames, ignore_index=True)
     out["rank_label"] = [format_rank(r, lo, hi, level=level, lang=lang)
                          for r, lo, hi in zip(out["rank"], out["rank_low"], out["rank_high"])]
     return out[[unit_column, "group", "node", *RANK_COLUMNS, "rank_label"]]
+
+
+def _replicate_ranks(q: Questionnaire, design: Design, e, unit_column: str, node_list: list[str], group: str,
+                     replicates, *, level: float, top: int) -> list[pd.DataFrame]:
+    """Per node, the rank summary of the scores recomputed with each bootstrap replicate (``method="replicates"``
+    of :func:`rank_intervals`); warns when the replicate variances do not reproduce the linearised ones."""
+    if replicates is None:
+        raise InputError("method='replicates' needs replicates=design.bootstrap(...)")
+    if replicates.kind != "bootstrap":
+        raise InputError(f"replicate ranks need bootstrap replicates (their spread is the sampling spread), "
+                         f"not {replicates.kind}")
+    est = e.estimate.reshape(-1, len(node_list))
+    fn, _ = _point_scores(q, design, unit_column, node_list, group)
+    full = fn(design.weights.to_numpy())
+    if not np.allclose(np.nan_to_num(full), np.nan_to_num(est), rtol=1e-9, atol=1e-9):
+        raise AssertionError("replicate scoring does not reproduce the scores")
+    reps = np.stack([fn(replicates.replicate_weights(r)) for r in range(replicates.replicates)])
+    var = replicates.variance(full, reps)
+    lin = np.where(np.isnan(e.estimate), 0.0, e.variances).reshape(est.shape)
+    ratio = np.nanmedian(var / np.where(lin > 0, lin, np.nan))
+    if ratio < 0.8 or ratio > 1.25:
+        warnings.warn(f"the replicate variances are {ratio:.0%} of the linearised ones (median): the replicates do "
+                      "not reproduce the design's variance (e.g. later sampling stages with a large first-stage "
+                      "sampling fraction), so their rank intervals are too narrow or too wide; prefer "
+                      "method='simulation'", stacklevel=3)
+    out = []
+    for j in range(len(node_list)):
+        r = summarise_ranks(_ranks(reps[:, :, j]), level=level, top=top)
+        r.insert(0, "rank", _ranks(est[None, :, j])[0])
+        r.insert(0, "se", np.sqrt(var[:, j]))
+        r.insert(0, "estimate", est[:, j])
+        r["n_units"] = int((~np.isnan(est[:, j])).sum())
+        out.append(r)
+    return out
 
 
 def format_rank(rank: float, low: float, high: float, *, level: float = 0.90, lang: str = "zh") -> str:

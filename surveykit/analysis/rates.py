@@ -18,7 +18,8 @@ import pandas as pd
 
 from ..scoring import group_codes, item_score_matrix, rollup
 from ..spec.questionnaire import Questionnaire
-from ..survey.design import Design, _as_list
+from ..survey.common import as_list
+from ..survey.design import Design
 
 RATE_COLUMNS = ["group", "node", "estimate", "se", "ci_low", "ci_high", "n"]
 
@@ -43,14 +44,27 @@ def respondent_node_scores(q: Questionnaire, data: pd.DataFrame, nodes: Sequence
 def satisfaction_rates(q: Questionnaire, design: Design, by: str | Sequence[str] | None = None, *,
                        nodes: Sequence[str] | None = None) -> pd.DataFrame:
     """The satisfaction rate of the index and the first-level indicators (or ``nodes``) per domain (module
-    docstring). Columns: the ``by`` columns, ``group`` (``all``), ``node``, ``estimate``, ``se``, ``ci_low``,
-    ``ci_high``, ``n``. Empty when the questionnaire declares no ``top_box``.
+    docstring): ``sum w s / sum w`` over the respondents of the domain with a score on the node, ``s`` = 1 when their
+    own score reaches the lowest top-box code's score.
+
+    Returns
+    -------
+    DataFrame: the ``by`` columns, ``group`` (``all``), ``node``, ``estimate`` (a share), ``se`` (linearised),
+    ``ci_low``, ``ci_high`` (logit interval on the domain's degrees of freedom), ``n``. Empty when the
+    questionnaire declares no ``top_box``.
+
+    Source: R ``svyciprop(~s, subset(design, domain), method = "logit")`` (Lumley 2010, *Complex Surveys*, 2.4).
 
     Example
     -------
-    >>> satisfaction_rates(q, design, by="district").query("node == 'index'").head(2)   # doctest: +SKIP
+    >>> q5 = q.model_copy(update={"top_box": (4, 5)})          # codes 4 and 5 count as satisfied
+    >>> t = satisfaction_rates(q5, design, by="district").query("node == 'index'")
+    >>> t[["district", "estimate", "ci_low", "ci_high", "n"]].round(3).head(2)
+      district  estimate  ci_low  ci_high   n
+    0       丁区     0.314   0.113    0.623  83
+    1       丙区     0.214   0.075    0.479  91
     """
-    by_cols = _as_list(by)
+    by_cols = as_list(by)
     if q.top_box is None:
         return pd.DataFrame(columns=[*by_cols, *RATE_COLUMNS])
     nodes = list(nodes or ["index", *[n.id for n in q.indicators]])

@@ -45,7 +45,7 @@ from scipy.stats import f as f_dist
 from ..errors import InputError
 from ..scoring import group_codes, item_score_matrix
 from ..spec.questionnaire import Questionnaire
-from ..survey.design import _as_list
+from ..survey.common import as_list
 from ._util import as_data
 
 ALPHA_COLUMNS = ["k", "n", "raw_alpha", "std_alpha", "average_r", "ci_low", "ci_high"]
@@ -108,11 +108,11 @@ def _omega(x: np.ndarray) -> tuple[float, bool]:
 
 
 def _matrix(data: pd.DataFrame, items, reverse) -> tuple[np.ndarray, list[str]]:
-    items = list(data.columns) if items is None else _as_list(items)
+    items = list(data.columns) if items is None else as_list(items)
     missing = [c for c in items if c not in data.columns]
     if missing:
         raise InputError(f"no column(s) {missing} in the data")
-    rev = set(_as_list(reverse))
+    rev = set(as_list(reverse))
     if rev - set(items):
         raise InputError(f"reverse-keyed item(s) {sorted(rev - set(items))} are not among the items")
     x = np.column_stack([pd.to_numeric(data[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -185,7 +185,7 @@ def item_statistics(data: pd.DataFrame, items: Sequence[str] | None = None, *,
     x, items = _matrix(data, items, reverse)
     c = pairwise_cov(x)
     k = len(items)
-    rev = set(_as_list(reverse))
+    rev = set(as_list(reverse))
     rows = []
     for i, name in enumerate(items):
         rest = [j for j in range(k) if j != i]
@@ -303,11 +303,11 @@ def _group_frames(q: Questionnaire, data: pd.DataFrame, groups, by):
     """Yield (by values, group id, respondents x items array of item scores of the group's respondents)."""
     g = group_codes(q, data)
     ys = item_score_matrix(q, data, groups=g)
-    gids = list(q.group_ids) if groups is None else _as_list(groups)
+    gids = list(q.group_ids) if groups is None else as_list(groups)
     for x in gids:
         if x != "all" and x not in q.group_ids:
             raise InputError(f"unknown group '{x}' (groups: {', '.join(q.group_ids)}, all)")
-    by = _as_list(by)
+    by = as_list(by)
     if by:
         codes, uniq = pd.factorize(pd.MultiIndex.from_frame(data[by]), sort=True)
         keys = [(tuple(u), np.flatnonzero(codes == k)) for k, u in enumerate(uniq)]
@@ -371,9 +371,9 @@ def reliability(q: Questionnaire, data, *, level: int | Sequence[str] = 1, group
         for node, pos, cols in per_group[gid]:
             x = ys[:, pos]
             x = x[~np.isnan(x).all(axis=1)]
-            rows.append({**dict(zip(_as_list(by), key)), "group": gid, "node": node, **_alpha_row(x, ci),
+            rows.append({**dict(zip(as_list(by), key)), "group": gid, "node": node, **_alpha_row(x, ci),
                          "omega": _omega(x)[0]})
-    return pd.DataFrame(rows, columns=_as_list(by) + ["group", "node", "k", "n", "raw_alpha", "std_alpha",
+    return pd.DataFrame(rows, columns=as_list(by) + ["group", "node", "k", "n", "raw_alpha", "std_alpha",
                                                        "average_r", "ci_low", "ci_high", "omega"])
 
 
@@ -418,10 +418,10 @@ def item_analysis(q: Questionnaire, data, *, level: int | Sequence[str] = 1, gro
             st = item_statistics(x, cols)
             st.insert(0, "node", node)
             st.insert(0, "group", gid)
-            for c, v in reversed(list(zip(_as_list(by), key))):
+            for c, v in reversed(list(zip(as_list(by), key))):
                 st.insert(0, c, v)
             frames.append(st)
-    cols = _as_list(by) + ["group", "node", "item", "n", "mean", "sd", "r_rest", "alpha_if_dropped",
+    cols = as_list(by) + ["group", "node", "item", "n", "mean", "sd", "r_rest", "alpha_if_dropped",
                            "std_alpha_if_dropped"]
     return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
 
@@ -544,7 +544,7 @@ def cfa(q: Questionnaire, data, *, groups: Sequence[str] | None = None,
     """
     data = as_data(data)
     rows = []
-    for gid in (list(q.group_ids) if groups is None else _as_list(groups)):
+    for gid in (list(q.group_ids) if groups is None else as_list(groups)):
         x, factors = _cfa_data(q, data, gid, level)
         model, res = _fit_cfa(x, factors)
         fit = _fit_indices(x, model, len(model.param_vals))
@@ -577,7 +577,7 @@ def cfa_loadings(q: Questionnaire, data, *, groups: Sequence[str] | None = None,
     """
     data = as_data(data)
     frames = []
-    for gid in (list(q.group_ids) if groups is None else _as_list(groups)):
+    for gid in (list(q.group_ids) if groups is None else as_list(groups)):
         x, factors = _cfa_data(q, data, gid, level)
         model, _ = _fit_cfa(x, factors)
         ins = model.inspect(std_est=True)

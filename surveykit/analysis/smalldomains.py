@@ -25,8 +25,9 @@ from ..scoring import group_codes, item_score_matrix
 from ..spec.questionnaire import Questionnaire
 from ..survey.adapter import degf
 from ..survey.categorical import logit_interval
-from ..survey.design import Z95, Design, _as_list, numeric_column
-from ..survey.variance import group_sum
+from ..survey.common import as_list, group_sum, numeric_column
+from ..survey.design import Design
+from ..survey.estimates import ratio_estimates
 
 MIN_N = 30
 MAX_RSE = 0.30
@@ -122,64 +123,51 @@ def dont_know_rates(q: Questionnaire, design: Design, by: str | Sequence[str] | 
     (``q``, ``design``: the 2026 fixture study of ``tests/fixtures/store``, which ``tests/test_analysis_docs.py``
     provides.)
     """
-    data = design.data
-    g = group_codes(q, data)
-    scores = item_score_matrix(q, data, groups=g)
-    by_cols = _as_list(by)
-    if len(by_cols) > 1:
-        key = pd.MultiIndex.from_frame(data[by_cols])
-        codes, uniq = pd.factorize(key, sort=True)
-        table = pd.DataFrame(list(uniq), columns=by_cols)
-        dom = codes.astype(np.int64)
-    else:
-        dom, table = design.domains(by)
-    n_dom = len(table)
-    gids = ["all", *q.group_ids] if groups is None else _as_list(groups)
+    gids = ["all", *q.group_ids] if groups is None else as_list(groups)
     for x in gids:
         if x != "all" and x not in q.group_ids:
             raise InputError(f"unknown group '{x}' (groups: {', '.join(q.group_ids)}, all)")
-    w = design.weights.to_numpy()
-    inside = np.ones(len(data), dtype=bool) if design._domain_mask is None else design._domain_mask
-    parent = q.parent_of()
-    items = [i for i in q.items if q.item_scale(i).missing]
-    cols_dk, cols_ok, meta = [], [], []
-    for item in items:
-        j = [i.id for i in q.items].index(item.id)
-        raw = numeric_column(data, item.id, what="an answer code")
-        is_dk = np.isin(raw, q.item_scale(item).missing)
-        asked_group = np.isin(g, [q.group_ids.index(x) for x in q.item_groups(item)])
-        answered = asked_group & (is_dk | ~np.isnan(scores[:, j])) & inside
-        for gid in gids:
-            if gid != "all" and gid not in q.item_groups(item):
-                continue
-            ok = answered if gid == "all" else answered & (g == q.group_ids.index(gid))
-            cols_dk.append(np.where(ok, is_dk, False).astype(float))
-            cols_ok.append(ok.astype(float))
-            meta.append((gid, item.id, parent[item.id]))
+    by_cols = as_list(by)
+    dk, meta = _dont_know_columns(q, design.data, gids)
     if not meta:
         return pd.DataFrame(columns=[*by_cols, "group", "item", "node", "n_asked", "n_dont_know", "estimate", "se",
                                      "ci_low", "ci_high"])
-    dk = np.column_stack(cols_dk)
-    ok = np.column_stack(cols_ok)
-    wd, wo = dk * w[:, None], ok * w[:, None]
-    num = group_sum(dom, n_dom, wd)
-    den = group_sum(dom, n_dom, wo)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = num / den
-        z = np.where(ok > 0, (wd - rate[dom] * wo) / den[dom], 0.0)
-    var = design.domain_variance(np.nan_to_num(z), dom, n_dom)
-    n_asked = group_sum(dom, n_dom, ok)
-    n_dk = group_sum(dom, n_dom, dk)
-    frames = []
-    for k, (gid, item_id, node) in enumerate(meta):
-        f = table[by_cols].copy() if by_cols else pd.DataFrame(index=range(n_dom))
-        f["group"], f["item"], f["node"] = gid, item_id, node
-        f["n_asked"] = n_asked[:, k].astype(np.int64)
-        f["n_dont_know"] = n_dk[:, k].astype(np.int64)
-        f["estimate"] = rate[:, k]
-        f["se"] = np.where(den[:, k] > 0, np.sqrt(np.maximum(var[:, k], 0.0)), np.nan)
-        f["df"] = [degf(design, (dom == d) & (ok[:, k] > 0)) for d in range(n_dom)]
-        frames.append(f[f["n_asked"] > 0])
-    out = pd.concat(frames, ignore_index=True)
+    est = ratio_estimates(design, dk, np.where(np.isnan(dk), np.nan, 1.0), [str(k) for k in range(len(meta))], by)
+    codes, table = design.domains(by)
+    inside = np.ones(len(dk), dtype=bool) if design.subset_mask is None else design.subset_mask
+    n_dk = group_sum(codes, len(table), np.where(np.isnan(dk) | ~inside[:, None], 0.0, dk))
+    which = np.repeat(np.arange(len(meta)), len(table))
+    out = est.keys[by_cols].copy()
+    for i, name in enumerate(("group", "item", "node")):
+        out[name] = np.array([m[i] for m in meta], dtype=object)[which]
+    out["n_asked"] = est.n
+    out["n_dont_know"] = n_dk.T.ravel().astype(np.int64)
+    out["estimate"] = est.estimate
+    out["se"] = est.se
+    domain = np.tile(np.arange(len(table)), len(meta))
+    asked = ~np.isnan(dk) & inside[:, None]
+    out["df"] = [degf(design, (codes == d) & asked[:, k]) if n else 0 for d, k, n in zip(domain, which, est.n)]
+    out = out[out["n_asked"] > 0].reset_index(drop=True)
     out["ci_low"], out["ci_high"] = logit_interval(out["estimate"], out["se"], out.pop("df"))
-    return out.reset_index(drop=True)
+    return out
+
+
+def _dont_know_columns(q: Questionnaire, data: pd.DataFrame, gids: list[str]) -> tuple[np.ndarray, list]:
+    """One column per (group, item with a missing code) asked of the group: 1 for don't know, 0 for a score, NaN
+    for respondents not asked or without an answer; and per column (group, item, parent node)."""
+    g = group_codes(q, data)
+    scores = item_score_matrix(q, data, groups=g)
+    parent = q.parent_of()
+    cols, meta = [], []
+    for j, item in enumerate(q.items):
+        if not q.item_scale(item).missing:
+            continue
+        is_dk = np.isin(numeric_column(data, item.id, what="an answer code"), q.item_scale(item).missing)
+        asked = np.isin(g, [q.group_ids.index(x) for x in q.item_groups(item)]) & (is_dk | ~np.isnan(scores[:, j]))
+        for gid in gids:
+            if gid != "all" and gid not in q.item_groups(item):
+                continue
+            ok = asked if gid == "all" else asked & (g == q.group_ids.index(gid))
+            cols.append(np.where(ok, is_dk.astype(float), np.nan))
+            meta.append((gid, item.id, parent[item.id]))
+    return (np.column_stack(cols) if cols else np.empty((len(data), 0))), meta

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .variance import RowInfluence, variance
+
 
 def design_variance(design, z: np.ndarray, domain: np.ndarray | None = None, n_domains: int = 1, *,
                     covariance: bool = False) -> np.ndarray:
@@ -25,20 +27,15 @@ def design_variance(design, z: np.ndarray, domain: np.ndarray | None = None, n_d
     z = z[:, None] if z.ndim == 1 else z
     n, k = z.shape
     domain = np.zeros(n, dtype=np.int64) if domain is None else np.asarray(domain, dtype=np.int64)
+    infl = RowInfluence.of(z, domain, n_domains)
     if not covariance:
-        return design.domain_variance(z, domain, n_domains)
-    if n_domains == 1:
-        return design.vcov(z)[None, :, :]
-    wide = np.zeros((n, n_domains * k))  # each domain's estimates as separate columns of one vcov
-    cols = domain[:, None] * k + np.arange(k)[None, :]
-    np.put_along_axis(wide, cols, z, axis=1)
-    full = design.vcov(wide)
-    return np.stack([full[d * k:(d + 1) * k, d * k:(d + 1) * k] for d in range(n_domains)])
+        return variance(design, infl)
+    return np.stack([variance(design, infl, joint=True, select=d * k + np.arange(k)) for d in range(n_domains)])
 
 
 def in_design(design) -> np.ndarray:
     """Rows in the design: all of them, or those of its :meth:`~surveykit.Design.subset`."""
-    mask = design._domain_mask
+    mask = design.subset_mask
     return np.ones(len(design), dtype=bool) if mask is None else mask.copy()
 
 

@@ -16,13 +16,7 @@ from scipy.stats import t as t_dist
 
 from ..errors import InputError
 from .adapter import in_design
-from .design import level_key, numeric_column
-
-
-def as_list(x: str | Sequence[str] | None) -> list[str]:
-    if x is None:
-        return []
-    return [x] if isinstance(x, str) else list(x)
+from .common import as_list, level_key, numeric_column
 
 
 @dataclass(frozen=True)

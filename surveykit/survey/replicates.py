@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .variance import group_sum
+from .common import Z95, group_sum, numeric_matrix
+from .estimates import estimate_table, variable_keys
 
 
 class ReplicateDesign:
@@ -65,14 +66,14 @@ class ReplicateDesign:
     def replicate_weights(self, r: int) -> np.ndarray:
         """Weights of replicate ``r``: design weights x the unit's multiplier, then the design's weighting steps."""
         d = self.design
-        w = d._base_w * self.multipliers[self.unit, r]
-        for op in d._ops:
+        w = d.base_weights * self.multipliers[self.unit, r]
+        for op in d.weight_steps:
             w = op(w)
-        if d._domain_mask is not None:
-            w = np.where(d._domain_mask, w, 0.0)
+        if d.subset_mask is not None:
+            w = np.where(d.subset_mask, w, 0.0)
         return w
 
-    def _variance(self, full: np.ndarray, reps: np.ndarray) -> np.ndarray:
+    def variance(self, full: np.ndarray, reps: np.ndarray) -> np.ndarray:
         """``reps``: (R x ...) replicate estimates; returns the variance of each estimate (R's svrVar)."""
         ok = self.rscales > 0
         centre = full if self.mse else np.nanmean(reps[ok], axis=0)
@@ -89,11 +90,13 @@ class ReplicateDesign:
 
         Example
         -------
-        >>> reps = design.bootstrap(replicates=200, seed=1)                                  # doctest: +SKIP
-        >>> reps.estimate_with_replicates(lambda w: np.average(df.api00, weights=w))         # doctest: +SKIP
+        >>> import numpy as np, pandas as pd, surveykit as sk
+        >>> df = pd.DataFrame({"y": [1.0, 2, 3, 4, 5, 6], "psu": [1, 1, 2, 2, 3, 3]})
+        >>> reps = sk.Design(df, psu="psu").jackknife()
+        >>> reps.estimate_with_replicates(lambda w: np.average(df.y, weights=w)).round(4)  # sqrt(2/3 * (1+0+1))
+           name  estimate      se  ci_low  ci_high
+        0     0       3.5  1.1547  1.2368   5.7632
         """
-        from .design import Z95
-
         full = fn(self.design.weights.to_numpy())
         names = list(full.index) if isinstance(full, pd.Series) else (
             list(range(np.size(full))) if np.ndim(full) else [0])
@@ -101,13 +104,11 @@ class ReplicateDesign:
         reps = np.empty((self.replicates, full_arr.size))
         for r in range(self.replicates):
             reps[r] = np.atleast_1d(np.asarray(fn(self.replicate_weights(r)), dtype=float)).ravel()
-        se = np.sqrt(self._variance(full_arr, reps))
+        se = np.sqrt(self.variance(full_arr, reps))
         return pd.DataFrame({"name": names, "estimate": full_arr, "se": se, "ci_low": full_arr - Z95 * se,
                              "ci_high": full_arr + Z95 * se})
 
     def _ratio_reps(self, num: np.ndarray, den: np.ndarray, names: list[str], by, total: bool) -> pd.DataFrame:
-        from .design import ESTIMATE_COLUMNS, Z95, _as_list
-
         d = self.design
         codes, table = d.domains(by)
         nd = len(table)
@@ -124,7 +125,7 @@ class ReplicateDesign:
 
         w_full = d.weights.to_numpy()
         full = stat(w_full)
-        if not d._ops:
+        if not d.weight_steps:
             # replicate weights are unit multipliers: aggregate once per (unit, domain), then one product
             n_units = self.multipliers.shape[0]
             key = self.unit * nd + codes
@@ -135,33 +136,22 @@ class ReplicateDesign:
                 reps = ty_r if total else ty_r / np.tensordot(self.multipliers.T, tx_u, axes=(1, 0))
         else:
             reps = np.stack([stat(self.replicate_weights(r)) for r in range(self.replicates)])
-        se = np.sqrt(self._variance(full, reps))
+        se = np.sqrt(self.variance(full, reps))
         count = group_sum(codes, nd, (ok & (w_full > 0)[:, None]).astype(float))
-        rows = []
-        for j, name in enumerate(names):
-            part = table.copy()
-            part["variable"] = name
-            part["estimate"] = full[:, j]
-            part["se"] = se[:, j]
-            part["n"] = count[:, j].astype(np.int64)
-            rows.append(part)
-        out = pd.concat(rows, ignore_index=True)
-        out["ci_low"] = out["estimate"] - Z95 * out["se"]
-        out["ci_high"] = out["estimate"] + Z95 * out["se"]
-        return out[_as_list(by) + ESTIMATE_COLUMNS]
+        return estimate_table(variable_keys(table, names, by), full.T.ravel(), se.T.ravel(), count.T.ravel())
 
     def mean(self, variables: str | Sequence[str], by=None) -> pd.DataFrame:
         """Weighted means with replicate SEs, per domain (R: ``svyby(~y, ~by, repdesign, svymean)``)."""
-        y, names = self.design._matrix(variables)
+        y, names = numeric_matrix(self.design.data, variables)
         return self._ratio_reps(y, np.where(np.isnan(y), np.nan, 1.0), names, by, total=False)
 
     def total(self, variables: str | Sequence[str], by=None) -> pd.DataFrame:
-        y, names = self.design._matrix(variables)
+        y, names = numeric_matrix(self.design.data, variables)
         return self._ratio_reps(y, np.where(np.isnan(y), np.nan, 1.0), names, by, total=True)
 
     def ratio(self, numerator: str, denominator: str, by=None) -> pd.DataFrame:
-        y, _ = self.design._matrix(numerator)
-        x, _ = self.design._matrix(denominator)
+        y, _ = numeric_matrix(self.design.data, numerator)
+        x, _ = numeric_matrix(self.design.data, denominator)
         return self._ratio_reps(y, x, [f"{numerator}/{denominator}"], by, total=False)
 
 
