@@ -274,7 +274,7 @@ class DistrictReport:
 
     def quality_table(self) -> pd.DataFrame:
         """Counts by quality rule, action and group for this unit (no row-level data)."""
-        from ..quality import appendix_table
+        from .quality_text import appendix_table
 
         col = self.store.manifest["unit_column"]
         qc = self.store.quality_counts
