@@ -483,7 +483,7 @@ def _frame(path: Path, rows: list[list], starts: list[int], *, header_rows: int 
     names, keep_cols, parts_of = _column_names(grid, body, width, kind, col0)
     _check_unique(path, names, keep_cols, header_at, kind, col0)
     body, body_starts, trailing = _data_rows(path, body, body_starts, header_at)
-    df = _infer_types(_table(body, width, keep_cols, names, na_tokens))
+    df = _table(body, width, keep_cols, names, na_tokens)
     formula_cells = _formula_cells(formulas or {}, body_starts, keep_cols, names, col0)
     prov = Provenance(source=str(path), file_rows=np.asarray(body_starts, dtype=np.int64),
                       header_rows=tuple(header_at), trailing_blank_rows=int(trailing), empty_rows_dropped=0,
@@ -592,20 +592,18 @@ def _data_rows(path: Path, body: list[list], body_starts: list[int],
 
 
 def _table(body: list[list], width: int, keep_cols: list[int], names: list[str], na_tokens: bool) -> pd.DataFrame:
+    """The data rows as a table of typed columns, built at once (an export may have 20,000 columns: setting them
+    one by one would cost time in the square of their number)."""
     data = [((list(r) + [None] * (width - len(r))) if len(r) < width else (r if len(r) == width else r[:width]))
             for r in body]
-    df = pd.DataFrame(data, columns=range(width), dtype=object)
+    grid = np.array(data, dtype=object).reshape(len(data), width)
     if len(keep_cols) != width:
-        df = df[keep_cols]
-    df.columns = names
+        grid = grid[:, keep_cols]
     if na_tokens:
-        for c in df.columns:
-            na = df[c].isin(_NA_SET).to_numpy()
-            if na.any():
-                arr = df[c].to_numpy(dtype=object).copy()
-                arr[na] = None
-                df[c] = pd.Series(arr, index=df.index, dtype=object)
-    return df
+        na = pd.DataFrame(grid, dtype=object).isin(_NA_SET).to_numpy()
+        if na.any():
+            grid[na] = None
+    return pd.DataFrame({name: _typed(grid[:, j]) for j, name in enumerate(names)})
 
 
 def _formula_cells(formulas: dict[tuple[int, int], str], body_starts: list[int], keep_cols: list[int],
@@ -637,35 +635,27 @@ def _integral_floats(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(**out) if out else df
 
 
-def _infer_types(df: pd.DataFrame) -> pd.DataFrame:
-    """Columns of plain numbers (or numbers stored as text) become numeric; empty strings become missing;
-    everything else is left as read. A column is factorised (values looked at once each) only when its first
-    values do not already rule numbers out -- this runs on every column of a 200,000-row export."""
-    for c in list(df.columns):
-        s = df[c]
-        if s.dtype != object:
-            continue
-        arr = s.to_numpy(dtype=object)
-        empty = arr == ""
-        if empty.any():  # an empty cell (calamine reads it as '')
-            arr = arr.copy()
-            arr[empty] = None
-            s = pd.Series(arr, index=s.index, dtype=object)
-            df[c] = s
-        head = [v for v in arr[:200] if v is not None and not (isinstance(v, float) and v != v)]
-        if any(not _numberlike(v) for v in head):
-            continue
-        codes, uniq = pd.factorize(s, use_na_sentinel=True)
-        if len(uniq) == 0 or not all(_numberlike(u) for u in uniq):
-            continue
-        vu = np.array([float(u) for u in uniq], dtype=float)
-        x = np.where(codes >= 0, vu[np.maximum(codes, 0)], np.nan)
-        finite = ~np.isnan(x)
-        if finite.any() and np.all(x[finite] == np.round(x[finite])) and np.all(np.abs(x[finite]) < 2**53):
-            df[c] = pd.Series(x, index=s.index).astype("int64" if finite.all() else "Int64")
-        else:
-            df[c] = pd.Series(x, index=s.index)
-    return df
+def _typed(arr: np.ndarray) -> Any:
+    """A column of plain numbers (or numbers stored as text) becomes numeric (integers when every value is whole:
+    ``int64``, or ``Int64`` with blanks); empty strings become missing; anything else is left as read. The values
+    are factorised (looked at once each) only when the first ones do not already rule numbers out -- this runs on
+    every column of a 200,000-row export."""
+    arr = np.array(arr, dtype=object)
+    empty = arr == ""
+    if empty.any():  # an empty cell (calamine reads it as '')
+        arr[empty] = None
+    head = [v for v in arr[:200] if v is not None and not (isinstance(v, float) and v != v)]
+    if any(not _numberlike(v) for v in head):
+        return pd.Series(arr, dtype=object)  # object, as read (not pandas' string type)
+    codes, uniq = pd.factorize(arr, use_na_sentinel=True)
+    if len(uniq) == 0 or not all(_numberlike(u) for u in uniq):
+        return pd.Series(arr, dtype=object)
+    vu = np.array([float(u) for u in uniq], dtype=float)
+    x = np.where(codes >= 0, vu[np.maximum(codes, 0)], np.nan)
+    finite = ~np.isnan(x)
+    if finite.any() and np.all(x[finite] == np.round(x[finite])) and np.all(np.abs(x[finite]) < 2**53):
+        return x.astype(np.int64) if finite.all() else pd.array(x, dtype="Int64")
+    return x
 
 
 def _numberlike(v: Any) -> bool:
