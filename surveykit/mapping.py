@@ -1,8 +1,10 @@
 """From a survey platform's export to the questionnaire's columns and codes.
 
-Three kinds of mapping, each shown by ``surveykit map`` before anything is computed:
+Three kinds of mapping, each shown by ``surveykit map`` before anything is computed (the words it prints are in
+:mod:`surveykit.report.quality_text`):
 
-1. **Columns -> items and standard columns.** A column of the response file matches
+1. **Columns -> items and standard columns**, by the chain of matchers :data:`MATCHERS`, in order (a target or
+   a column taken by one matcher is not offered to the next). A column of the response file matches
 
    * what a mapping YAML says (``columns: {"3、您对……": q03}``; ``null`` leaves a column alone), else
    * an item id or a standard column name (``group``, the unit column, ``respondent_id``, ...), case-insensitive and
@@ -656,7 +658,7 @@ def suggestions(ctx: MatchContext, missing_items: Sequence[str], columns: Sequen
     return out
 
 
-# --- the proposal shown by `surveykit map` ----------------------------------------------------------------------
+# --- values as the user sees them; the mapping file proposed by `surveykit map` -------------------------------
 @dataclass(frozen=True)
 class ValueMap:
     """Distinct values of a mapped column and what they became: ``(value, becomes, rows)``; unread ones apart."""
