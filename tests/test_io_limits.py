@@ -134,9 +134,12 @@ def test_a_reference_in_a_cells_text_is_not_an_extent(tmp_path):
     assert df["hA"].tolist() == ['a r="XFD1048576" is text']
 
 
-def test_an_absurd_reference_is_refused(tmp_path):
-    path = _workbook(tmp_path / "h.xlsx", _header() + '<row r="2"><c r="A99999999999999999999"><v>1</v></c></row>')
-    with pytest.raises(InputError, match="reaches cell"):
+@pytest.mark.parametrize("cell", ['<c r="A99999999999999999999">', '<c t="n" r="A99999999999999999999">',
+                                  '<c r="ABCDE2">', "<c r = 'A99999999999999999999'>"])
+def test_an_absurd_reference_is_refused(tmp_path, cell):
+    path = _workbook(tmp_path / "h.xlsx", _header() + f'<row r="2">{cell}<v>1</v></c></row>')
+    with pytest.raises(InputError, match=r"h.xlsx: sheet 'Sheet1' has a cell reference beyond the size of any "
+                                         r"worksheet \(file of 4\.\d KB\): the file is damaged"):
         read_table(path)
 
 

@@ -50,9 +50,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .limits import Limits
+from .limits import Limits, file_size
 from .provenance import Provenance
-from .sheetxml import SheetScan, col_index, col_letters, scan_sheet
+from .sheetxml import HUGE, SheetScan, col_index, col_letters, scan_sheet
 
 __all__ = ["blank_rows", "col_index", "col_letters", "read_csv", "read_sav", "read_source", "read_table",
            "read_xlsx"]
@@ -304,6 +304,9 @@ def _xlsx(path: Path, sheet, header_rows: int | None, engine: str | None,
 
 
 def _check_extent(limits: Limits, path: Path, sheet: str, rows: int, columns: int) -> None:
+    if max(rows, columns) >= HUGE:
+        raise InputError(f"sheet '{sheet}' has a cell reference beyond the size of any worksheet (file of "
+                         f"{file_size(path)}): the file is damaged, or not what it claims to be", file=path)
     corner = f"{col_letters(max(columns, 1) - 1)}{rows}"
     limits.check_extent(rows, columns, path, where=f"sheet '{sheet}' reaches cell {corner}")
 

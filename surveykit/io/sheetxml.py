@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import posixpath
 import re
+import xml.etree.ElementTree as ET
 import xml.parsers.expat
 import zipfile
 from dataclasses import dataclass, field
@@ -70,8 +71,6 @@ class SheetScan:
 
 def sheet_xml_path(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
     """The zip member holding a sheet's XML (through ``xl/workbook.xml`` and its relationships)."""
-    import xml.etree.ElementTree as ET
-
     try:
         wb = ET.fromstring(zf.read("xl/workbook.xml"))
         rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
@@ -180,11 +179,15 @@ class _Scan:
 
 
 def _corner(ref: bytes) -> tuple[int, int]:
-    """(rows, columns) reached by the last cell of a range such as ``A1:AL50001``."""
-    m = re.fullmatch(rb"\$?([A-Za-z]{0,7})\$?(\d{1,15})", ref.rsplit(b":", 1)[-1].strip())
+    """(rows, columns) reached by a reference or the last cell of a range (``AL50001``, ``A1:AL50001``); ``HUGE``
+    for a part too long to be real, (0, 0) for what is not a reference (the engines refuse it)."""
+    m = re.fullmatch(rb"\$?([A-Za-z]*)\$?(\d*)", ref.rsplit(b":", 1)[-1].strip())
     if not m:
-        return (0, 0)
-    return int(m.group(2)), (col_index(m.group(1)) + 1 if m.group(1) else 0)
+        return 0, 0
+    letters, digits = m.groups()
+    rows = HUGE if len(digits) > 10 else int(digits or 0)
+    cols = HUGE if len(letters) > 3 else (col_index(letters) + 1 if letters else 0)
+    return rows, cols
 
 
 def _extent(buf: bytes, start: int, end: int) -> tuple[int, int, bool]:
@@ -284,15 +287,19 @@ def _exact_extent(f: BinaryIO, check: Callable[[int, int], None], path: Path) ->
         local = name.rpartition(":")[2]
         if local == "row" and attrs.get("r"):
             state["row"] = _corner(attrs["r"].encode())[0] - 1
+            grow(state["row"] + 1, 0)
         elif local == "c":
             row, col = state["row"], state["col"]
             if attrs.get("r"):
                 rr, cc = _corner(attrs["r"].encode())
                 row, col = rr - 1, cc - 1
             state["col"] = col + 1
-            if row + 1 > state["rows"] or col + 1 > state["cols"]:
-                state["rows"], state["cols"] = max(row + 1, state["rows"]), max(col + 1, state["cols"])
-                check(state["rows"], state["cols"])
+            grow(row + 1, col + 1)
+
+    def grow(rows: int, cols: int) -> None:
+        if rows > state["rows"] or cols > state["cols"]:
+            state["rows"], state["cols"] = max(rows, state["rows"]), max(cols, state["cols"])
+            check(state["rows"], state["cols"])
 
     def end(name: str) -> None:
         if name.rpartition(":")[2] == "row":
