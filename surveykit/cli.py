@@ -156,16 +156,9 @@ def cmd_map(args) -> int:
         path = Path(args.out)
         if path.exists() and not args.force:
             raise InputError("the file exists; pass --force to overwrite it", file=path)
-        path.write_text(mapping_yaml(p.mapping, _MappedFrame(p)), encoding="utf-8")
+        path.write_text(mapping_yaml(p.mapping, p.provenance), encoding="utf-8")
         print(f"wrote the proposed mapping to {path}", file=sys.stderr)
     return 0 if complete else 1
-
-
-class _MappedFrame:
-    """The attrs that :func:`surveykit.mapping.mapping_yaml` reads."""
-
-    def __init__(self, p):
-        self.attrs = p.attrs
 
 
 def cmd_demo(args) -> int:

@@ -1,8 +1,10 @@
 """From a survey platform's export to the questionnaire's columns and codes.
 
-Three kinds of mapping, each shown by ``surveykit map`` before anything is computed:
+Three kinds of mapping, each shown by ``surveykit map`` before anything is computed (the words it prints are in
+:mod:`surveykit.report.quality_text`):
 
-1. **Columns -> items and standard columns.** A column of the response file matches
+1. **Columns -> items and standard columns**, by the chain of matchers :data:`MATCHERS`, in order (a target or
+   a column taken by one matcher is not offered to the next). A column of the response file matches
 
    * what a mapping YAML says (``columns: {"3、您对……": q03}``; ``null`` leaves a column alone), else
    * an item id or a standard column name (``group``, the unit column, ``respondent_id``, ...), case-insensitive and
@@ -22,7 +24,7 @@ Three kinds of mapping, each shown by ``surveykit map`` before anything is compu
    through their labels when the labels are the questionnaire's).
    Group labels map to group ids the same way (``权利人`` -> ``holder``).
 3. **Unit names -> canonical names** through an alias list kept in YAML
-   (``questionnaires/unit_aliases.yaml``: ``浦东``, ``Pudong``, ``上海市浦东新区`` -> ``浦东新区``).
+   (the study's aliases file: ``浦东``, ``Pudong``, ``上海市浦东新区`` -> ``浦东新区``; the region's name is stripped first).
 
 What is *wrong* with a value (text where a number belongs, a code outside the scale, an unknown unit) is the
 business of :mod:`surveykit.quality`, which logs it row by row; this module only interprets.
@@ -40,9 +42,13 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from rapidfuzz import fuzz as rf_fuzz
+from rapidfuzz import process as rf_process
 
 from .errors import SpecError
+from .io.provenance import Provenance
 from .spec.questionnaire import Questionnaire, Scale
 from .spec.yamlio import read_yaml, validate_model
 
@@ -415,164 +421,248 @@ class ColumnMap:
         return next((m for m in self.matches if m.target == target), None)
 
 
-_RANK = {"mapping file": 0, "id": 1, "name": 2, "question text": 3, "variable label": 3, "values": 4}
+@dataclass(frozen=True)
+class MatchContext:
+    """What the columns of a table are matched against, and what is known of each column (cached)."""
+
+    q: Questionnaire
+    frame: pd.DataFrame
+    provenance: Provenance
+    spec: MappingSpec
+    roles: Roles
+    aliases: UnitAliases | None = None
+    groups: GroupCoder | None = None
+    spec_file: str | None = None
+    _keys: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def role_targets(self) -> list[str]:
+        r = self.roles
+        return [t for t in (self.q.groups.column, r.unit, r.respondent_id, r.duration) if t]
+
+    def parts(self, column: str) -> tuple[str, ...]:
+        return tuple((self.provenance.header_parts or {}).get(column, ()))
+
+    def label(self, column: str) -> str | None:
+        return (self.provenance.column_labels or {}).get(column)
+
+    def keys(self, column: str) -> list[str]:
+        """:func:`question_keys` of a column's header, header parts and variable label."""
+        if column not in self._keys:
+            self._keys[column] = question_keys(column, self.parts(column), self.label(column))
+        return self._keys[column]
 
 
-def match_columns(q: Questionnaire, df: pd.DataFrame, *, spec: MappingSpec | None = None,
-                  roles: Roles = Roles(), aliases: UnitAliases | None = None,
-                  groups: GroupCoder | None = None, spec_file: str | None = None) -> ColumnMap:
-    """Match the columns of ``df`` (as read, with the reader's attrs) to the questionnaire (module docstring, 1)."""
-    spec = spec or MappingSpec()
-    columns = [str(c) for c in df.columns]
-    parts = df.attrs.get("header_parts") or {}
-    labels = df.attrs.get("column_labels") or {}
-    items = list(q.items)
-    gcol = q.groups.column
-    role_targets = [t for t in (gcol, roles.unit, roles.respondent_id, roles.duration) if t]
+class Matching:
+    """The state of a match: what each target is matched to, so far; what is ambiguous or left alone."""
 
-    chosen: dict[str, ColumnMatch] = {}      # target -> match
-    by_column: dict[str, str] = {}            # column -> target
-    ambiguous: dict[str, tuple[str, ...]] = {}
-    ignored: list[str] = []
+    def __init__(self, columns: list[str]):
+        self.columns = columns
+        self.order = {c: k for k, c in enumerate(columns)}
+        self.chosen: dict[str, ColumnMatch] = {}      # target -> match
+        self.by_column: dict[str, str] = {}            # column -> target ('' when left alone)
+        self.ambiguous: dict[str, tuple[str, ...]] = {}
+        self.ignored: list[str] = []
 
-    # 1. the mapping file
-    norm_cols = {}
-    for c in columns:
-        norm_cols.setdefault(norm_text(c), []).append(c)
-    for raw, target in spec.columns.items():
-        cols = [raw] if raw in columns else norm_cols.get(norm_text(raw), [])
-        if not cols:
-            shown = ", ".join(f"'{c}'" for c in columns[:8]) + (", ..." if len(columns) > 8 else "")
-            raise SpecError(f"no column '{raw}' in {df.attrs.get('source', 'the responses')} (columns: {shown})",
-                            file=spec_file, key=f"columns.{raw}")
-        col = cols[0]
-        if target is None:
-            ignored.append(col)
-            by_column[col] = ""
-            continue
-        chosen[target] = ColumnMatch(col, target, "mapping file")
-        by_column[col] = target
-    free = [c for c in columns if c not in by_column]
+    def free(self) -> list[str]:
+        return [c for c in self.columns if c not in self.by_column]
 
-    def settle(cands: dict[str, list[tuple[str, str, str]]]) -> None:
-        """``cands``: target -> [(column, how, detail)] at one rank; accept only one-to-one matches."""
+    def take(self, m: ColumnMatch) -> None:
+        self.chosen[m.target] = m
+        self.by_column[m.column] = m.target
+
+    def settle(self, cands: dict[str, list[tuple[str, str, str]]]) -> None:
+        """``cands``: target -> [(column, how, detail)] found by one matcher; accept only one-to-one matches."""
         col_targets: dict[str, set[str]] = {}
         for t, lst in cands.items():
             for c, _, _ in lst:
                 col_targets.setdefault(c, set()).add(t)
         for t, lst in cands.items():
-            if t in chosen:
+            if t in self.chosen:
                 continue
-            cols = sorted({c for c, _, _ in lst if c not in by_column}, key=columns.index)
+            cols = sorted({c for c, _, _ in lst if c not in self.by_column}, key=self.order.__getitem__)
             if not cols:
                 continue
             if len(cols) > 1:
-                ambiguous[t] = tuple(cols)
+                self.ambiguous[t] = tuple(cols)
                 continue
             c = cols[0]
-            if len(col_targets[c] - set(chosen)) > 1:
+            if len(col_targets[c] - set(self.chosen)) > 1:
                 for other in col_targets[c]:
-                    ambiguous.setdefault(other, (c,))
+                    self.ambiguous.setdefault(other, (c,))
                 continue
             how, detail = next((h, d) for cc, h, d in lst if cc == c)
-            chosen[t] = ColumnMatch(c, t, how, detail)
-            by_column[c] = t
-            ambiguous.pop(t, None)
+            self.take(ColumnMatch(c, t, how, detail))
+            self.ambiguous.pop(t, None)
 
-    # 2. ids and standard names
-    item_ids = {id_key(i.id): i.id for i in items}
-    role_ids = {id_key(t): t for t in role_targets}
+
+def by_mapping_file(m: Matching, ctx: MatchContext) -> None:
+    """What the mapping YAML says (a header as written, or equal after normalisation); ``null`` leaves a column
+    alone."""
+    norm_cols: dict[str, list[str]] = {}
+    for c in m.columns:
+        norm_cols.setdefault(norm_text(c), []).append(c)
+    for raw, target in ctx.spec.columns.items():
+        cols = [raw] if raw in m.order else norm_cols.get(norm_text(raw), [])
+        if not cols:
+            shown = ", ".join(f"'{c}'" for c in m.columns[:8]) + (", ..." if len(m.columns) > 8 else "")
+            raise SpecError(f"no column '{raw}' in {ctx.provenance.source} (columns: {shown})", file=ctx.spec_file,
+                            key=f"columns.{raw}")
+        if target is None:
+            m.ignored.append(cols[0])
+            m.by_column[cols[0]] = ""
+        else:
+            m.take(ColumnMatch(cols[0], target, "mapping file"))
+
+
+def by_id(m: Matching, ctx: MatchContext) -> None:
+    """An item id or a standard column name, in the header or one of its parts (``Q3`` is ``q03``)."""
+    targets = {id_key(t): t for t in ctx.role_targets}
+    targets.update({id_key(i.id): i.id for i in ctx.q.items})  # an item id wins over a standard name
     cands: dict[str, list] = {}
-    for c in free:
-        for p in (c, *parts.get(c, ())):
-            k = id_key(p)
-            t = item_ids.get(k) or role_ids.get(k)
+    for c in m.free():
+        for p in (c, *ctx.parts(c)):
+            t = targets.get(id_key(p))
             if t:
                 cands.setdefault(t, []).append((c, "id", ""))
-    settle(cands)
-    name_sets = {gcol: roles.group_names, roles.unit: roles.unit_names, roles.respondent_id: roles.id_names,
-                 roles.duration: roles.duration_names}
-    cands = {}
-    for c in free:
-        if c in by_column:
-            continue
-        keys = set(question_keys(c, parts.get(c, ()), labels.get(c)))
-        for t, names in name_sets.items():
-            if t and any(norm_text(strip_numbering(n)) in keys for n in names):
-                cands.setdefault(t, []).append((c, "name", ""))
-    settle(cands)
+    m.settle(cands)
 
-    # 3. question text (and .sav variable labels)
+
+def by_name(m: Matching, ctx: MatchContext) -> None:
+    """A header text that means a standard column (the rules file's ``columns:``), numbering removed."""
+    r = ctx.roles
+    name_sets = {ctx.q.groups.column: r.group_names, r.unit: r.unit_names, r.respondent_id: r.id_names,
+                 r.duration: r.duration_names}
+    wanted = {t: {norm_text(strip_numbering(n)) for n in names} for t, names in name_sets.items() if t}
+    cands: dict[str, list] = {}
+    for c in m.free():
+        keys = set(ctx.keys(c))
+        for t, names in wanted.items():
+            if keys & names:
+                cands.setdefault(t, []).append((c, "name", ""))
+    m.settle(cands)
+
+
+def by_question_text(m: Matching, ctx: MatchContext) -> None:
+    """An item's question text (Chinese or English), or a .sav variable label."""
     text_keys: dict[str, list[str]] = {}
-    for i in items:
+    for i in ctx.q.items:
         for t in (i.text.zh, i.text.en):
             if t:
                 k = norm_text(strip_numbering(t))
                 if i.id not in text_keys.setdefault(k, []):
                     text_keys[k].append(i.id)
-    cands = {}
-    for c in free:
-        if c in by_column:
-            continue
-        for k in question_keys(c, parts.get(c, ()), labels.get(c)):
+    cands: dict[str, list] = {}
+    for c in m.free():
+        label = ctx.label(c)
+        for k in ctx.keys(c):
             for iid in text_keys.get(k, []):
-                how = "variable label" if labels.get(c) and k in question_keys(labels[c]) and \
-                    k not in question_keys(c, parts.get(c, ())) else "question text"
+                how = "variable label" if label and k in question_keys(label) and \
+                    k not in question_keys(c, ctx.parts(c)) else "question text"
                 if not any(cc == c for cc, _, _ in cands.get(iid, [])):
                     cands.setdefault(iid, []).append((c, how, ""))
-    settle(cands)
+    m.settle(cands)
 
-    # 4. group and unit columns by their values
-    for target, kind in ((gcol, "group"), (roles.unit, "unit")):
-        if not target or target in chosen:
+
+def by_values(m: Matching, ctx: MatchContext) -> None:
+    """The group and unit columns only: the column whose values are (>= 80 %) group labels / unit names."""
+    seen: dict[str, tuple[list[str], np.ndarray] | None] = {}
+    for target, kind in ((ctx.q.groups.column, "group"), (ctx.roles.unit, "unit")):
+        lookup = ctx.groups if kind == "group" else ctx.aliases
+        if not target or target in m.chosen:
             continue
+        known: dict[str, bool] = {}
         best, best_share = None, 0.0
-        for c in free:
-            if c in by_column:
+        for c in m.free():
+            if c not in seen:
+                seen[c] = _distinct_texts(ctx.frame[c])
+            if seen[c] is None:
                 continue
-            s = df[c]
-            vals = s.dropna()
-            if len(vals) == 0:
-                continue
-            uniq, counts = np.unique(vals.astype(str).to_numpy(), return_counts=True)
-            if len(uniq) > 200:
-                continue
-            if kind == "group":
-                hit = np.array([groups is not None and groups.lookup(u) is not None for u in uniq])
-            else:
-                hit = np.array([aliases is not None and aliases.lookup(u) is not None for u in uniq])
+            texts, counts = seen[c]
+            hit = np.array([known.setdefault(u, lookup is not None and lookup.lookup(u) is not None)
+                            for u in texts])
             share = counts[hit].sum() / counts.sum()
             if share > best_share:
                 best, best_share = c, share
         if best is not None and best_share >= 0.8:
-            chosen[target] = ColumnMatch(best, target, "values", f"{best_share:.0%} of its values are {kind}s")
-            by_column[best] = target
+            m.take(ColumnMatch(best, target, "values", f"{best_share:.0%} of its values are {kind}s"))
 
-    missing_items = tuple(i.id for i in items if i.id not in chosen)
-    missing_roles = tuple(t for t in role_targets if t not in chosen)
-    unmatched = tuple(c for c in columns if c not in by_column)
-    # closest columns for what is missing (a suggestion only; never applied)
-    suggestions: dict[str, tuple[str, float]] = {}
-    pool = {c: question_keys(c, parts.get(c, ()), labels.get(c)) for c in unmatched}
+
+def _distinct_texts(s: pd.Series, most: int = 200) -> tuple[list[str], np.ndarray] | None:
+    """A column's distinct values as text (``astype(str)``) with their counts; None when it has no value or more
+    than ``most`` distinct ones."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    present = codes >= 0
+    if not present.any():
+        return None
+    counts = np.bincount(codes[present], minlength=len(uniques))
+    by_text: dict[str, int] = {}
+    for text, k in zip(pd.Index(uniques).astype(str), counts):
+        by_text[text] = by_text.get(text, 0) + int(k)
+    if len(by_text) > most:
+        return None
+    return list(by_text), np.array(list(by_text.values()))
+
+
+MATCHERS = (by_mapping_file, by_id, by_name, by_question_text, by_values)
+"""The chain of matchers, in order: a target or a column taken by one is not offered to the next."""
+
+
+def match_columns(q: Questionnaire, df: pd.DataFrame, *, provenance: Provenance | None = None,
+                  spec: MappingSpec | None = None, roles: Roles = Roles(), aliases: UnitAliases | None = None,
+                  groups: GroupCoder | None = None, spec_file: str | None = None) -> ColumnMap:
+    """Match the columns of ``df`` to the questionnaire through :data:`MATCHERS` (module docstring, 1).
+
+    ``provenance``: where ``df`` came from (header parts, .sav variable labels); default :meth:`Provenance.of`
+    ``df``. Linear in the number of columns."""
+    ctx = MatchContext(q, df, provenance or Provenance.of(df), spec or MappingSpec(), roles, aliases, groups,
+                       spec_file)
+    m = Matching([str(c) for c in df.columns])
+    for matcher in MATCHERS:
+        matcher(m, ctx)
+    missing_items = tuple(i.id for i in q.items if i.id not in m.chosen)
+    unmatched = tuple(m.free())
+    matches = tuple(sorted(m.chosen.values(), key=lambda x: m.order[x.column]))
+    return ColumnMap(matches, unmatched, tuple(m.ignored), missing_items,
+                     tuple(t for t in ctx.role_targets if t not in m.chosen),
+                     {t: v for t, v in m.ambiguous.items() if t not in m.chosen},
+                     suggestions(ctx, missing_items, unmatched))
+
+
+def suggestions(ctx: MatchContext, missing_items: Sequence[str], columns: Sequence[str],
+                cutoff: float = 0.6) -> dict[str, tuple[str, float]]:
+    """For each missing item, the column whose header is closest to its question text (difflib's ratio, at least
+    ``cutoff``; the first column in file order on a tie) -- a suggestion only, never applied.
+
+    Only pairs that can reach the best ratio are compared by difflib: rapidfuzz's Indel similarity
+    (2 x longest common subsequence / total length) bounds difflib's ratio (2 x matched characters / total
+    length) from above and is computed for every pair at C speed."""
+    pool = [(c, k) for c in columns for k in ctx.keys(c)]
+    if not pool or not missing_items:
+        return {}
+    keys = [k for _, k in pool]
+    out: dict[str, tuple[str, float]] = {}
+    items = {i.id: i for i in ctx.q.items}
     for iid in missing_items:
-        item = next(i for i in items if i.id == iid)
-        targets = [norm_text(strip_numbering(t)) for t in (item.text.zh, item.text.en) if t]
-        best = (None, 0.0)
-        for c, keys in pool.items():
-            for k in keys:
-                for t in targets:
-                    r = difflib.SequenceMatcher(None, k, t).ratio()
-                    if r > best[1]:
-                        best = (c, r)
-        if best[0] is not None and best[1] >= 0.6:
-            suggestions[iid] = (best[0], round(best[1], 2))
-    order = {c: k for k, c in enumerate(columns)}
-    matches = tuple(sorted(chosen.values(), key=lambda m: order[m.column]))
-    amb = {t: v for t, v in ambiguous.items() if t not in chosen}
-    return ColumnMap(matches, unmatched, tuple(ignored), missing_items, missing_roles, amb, suggestions)
+        texts = [norm_text(strip_numbering(t)) for t in (items[iid].text.zh, items[iid].text.en) if t]
+        if not texts:
+            continue
+        bound = rf_process.cdist(texts, keys, scorer=rf_fuzz.ratio, score_cutoff=cutoff * 100 - 1e-6,
+                                 dtype=np.float64)
+        best = (None, 0.0, None)  # column, ratio, place in the order difflib saw them (column, key, text)
+        for place in sorted(zip(*np.nonzero(bound.T)), key=lambda p: -bound[p[1], p[0]]):
+            p, t = int(place[0]), int(place[1])
+            if bound[t, p] / 100 + 1e-9 < best[1]:
+                break  # no pair left can reach the best ratio
+            r = difflib.SequenceMatcher(None, keys[p], texts[t]).ratio()
+            if r > best[1] or (r == best[1] and best[2] is not None and (p, t) < best[2]):
+                best = (pool[p][0], r, (p, t))
+        if best[0] is not None and best[1] >= cutoff:
+            out[iid] = (best[0], round(best[1], 2))
+    return out
 
 
-# --- the proposal shown by `surveykit map` ----------------------------------------------------------------------
+# --- values as the user sees them; the mapping file proposed by `surveykit map` -------------------------------
 @dataclass(frozen=True)
 class ValueMap:
     """Distinct values of a mapped column and what they became: ``(value, becomes, rows)``; unread ones apart."""
@@ -594,107 +684,16 @@ def show(v: Any) -> str:
     return str(v)
 
 
-def describe(q: Questionnaire, df: pd.DataFrame, cmap: ColumnMap, values: Sequence[ValueMap], *,
-             roles: Roles, notes: Sequence[str] = (), max_values: int = 12) -> str:
-    """The text printed by ``surveykit map``."""
-    a = df.attrs
-    src = a.get("source", "(data frame)")
-    where = []
-    if a.get("sheet"):
-        where.append(f"sheet '{a['sheet']}'")
-    hr = a.get("header_rows")
-    if hr:
-        where.append(f"header row{'s' if len(hr) > 1 else ''} {hr[0]}{'-' + str(hr[-1]) if len(hr) > 1 else ''}")
-    if a.get("encoding") and a.get("encoding") != "xlsx":
-        where.append(f"encoding {a['encoding']}")
-    if a.get("delimiter"):
-        where.append("delimiter " + {"\t": "tab", ",": "comma", ";": "semicolon", "|": "bar"}.get(a["delimiter"],
-                                                                                                   a["delimiter"]))
-    lines = [f"{src}: {len(df)} data rows, {df.shape[1]} columns" + (f" ({', '.join(where)})" if where else "")]
-    n_items = len(q.items)
-    matched_items = [m for m in cmap.matches if m.target in {i.id for i in q.items}]
-    lines.append("")
-    lines.append(f"Columns matched ({len(matched_items)} of {n_items} items; "
-                 f"{len(cmap.matches) - len(matched_items)} other):")
-    width = max([len(m.target) for m in cmap.matches] + [6])
-    for m in cmap.matches:
-        extra = f"; {m.detail}" if m.detail else ""
-        lines.append(f"  {m.target:<{width}} <- '{m.column}'  [{m.how}{extra}]")
-    vm = [v for v in values if v.mapped or v.unread]
-    if vm:
-        lines.append("")
-        lines.append("Values mapped:")
-        item_ids = {i.id for i in q.items}
-        # answer labels: pooled over the items (the same labels in every column)
-        pooled: dict[tuple[str, str], int] = {}
-        unread_items: list[tuple[str, str, int]] = []
-        for v in vm:
-            if v.target in item_ids:
-                for raw, to, n in v.mapped:
-                    pooled[(raw, to)] = pooled.get((raw, to), 0) + n
-                unread_items += [(v.column, raw, n) for raw, n in v.unread]
-        if pooled:
-            shown = sorted(pooled.items(), key=lambda kv: (kv[0][1], kv[0][0]))
-            body = ", ".join(f"{raw}->{to} ({n})" for (raw, to), n in shown[:max_values])
-            more = f", ... ({len(shown) - max_values} more)" if len(shown) > max_values else ""
-            lines.append(f"  answers (all items): {body}{more}")
-        for v in vm:
-            if v.target in item_ids:
-                continue
-            if v.mapped:
-                body = ", ".join(f"{raw}->{to} ({n})" for raw, to, n in v.mapped[:max_values])
-                more = f", ... ({len(v.mapped) - max_values} more)" if len(v.mapped) > max_values else ""
-                lines.append(f"  {v.target}: {body}{more}")
-            if v.unread:
-                body = ", ".join(f"'{raw}' ({n})" for raw, n in v.unread[:max_values])
-                lines.append(f"  {v.target}: NOT RECOGNISED: {body}")
-        if unread_items:
-            by_col: dict[str, list[str]] = {}
-            for c, raw, n in unread_items:
-                by_col.setdefault(c, []).append(f"'{raw}' ({n})")
-            for c, vals in list(by_col.items())[:max_values]:
-                lines.append(f"  '{c}': NOT AN ANSWER CODE: {', '.join(vals[:6])}{' ...' if len(vals) > 6 else ''}")
-    lines.append("")
-    if cmap.missing_items or any(t == q.groups.column for t in cmap.missing_roles):
-        lines.append("NOT MATCHED (required):")
-        for t in ([q.groups.column] if q.groups.column in cmap.missing_roles else []) + list(cmap.missing_items):
-            why = ""
-            if t in cmap.ambiguous:
-                why = " -- ambiguous: " + ", ".join(f"'{c}'" for c in cmap.ambiguous[t])
-            elif t in cmap.suggestions:
-                c, r = cmap.suggestions[t]
-                why = f" -- closest column: '{c}' (similarity {r:.2f})"
-            label = q.label(t) if t != q.groups.column else "group column"
-            lines.append(f"  {t} ({label}){why}")
-    else:
-        lines.append("Every item and the group column are matched.")
-    opt = [t for t in cmap.missing_roles if t != q.groups.column]
-    if opt:
-        lines.append("Optional columns not found: " + ", ".join(opt))
-    if cmap.unmatched:
-        shown = ", ".join(f"'{c}'" for c in cmap.unmatched[:20])
-        lines.append(f"Other columns, kept as they are ({len(cmap.unmatched)}): {shown}"
-                     f"{', ...' if len(cmap.unmatched) > 20 else ''}")
-    if cmap.ignored:
-        lines.append("Left alone by the mapping file: " + ", ".join(f"'{c}'" for c in cmap.ignored))
-    for note in notes:
-        lines.append(f"Note: {note}")
-    return "\n".join(lines)
-
-
-def mapping_yaml(cmap: ColumnMap, df: pd.DataFrame) -> str:
+def mapping_yaml(cmap: ColumnMap, provenance: Provenance) -> str:
     """A mapping YAML with the proposed column mapping, for the user to check and edit (``map --out``)."""
-    import yaml
-
     def q(s: str) -> str:
         return yaml.safe_dump(s, allow_unicode=True, default_style='"').strip().removesuffix("\n...")
 
     lines = ["# Column mapping proposed by `surveykit map` -- check it, edit it, then pass it with --mapping.",
              "# file column: target (an item id, the group/unit/id column, any new name; null = leave alone)"]
-    a = df.attrs
-    if a.get("sheet"):
-        lines.append(f"sheet: {q(a['sheet'])}")
-    hr = a.get("header_rows")
+    if provenance.sheet:
+        lines.append(f"sheet: {q(provenance.sheet)}")
+    hr = provenance.header_rows
     if hr:  # detected: left to detection (header_rows counts from the first non-blank row, a title row included)
         lines.append(f"# header: row{'s' if len(hr) > 1 else ''} {hr[0]}{'-' + str(hr[-1]) if len(hr) > 1 else ''}"
                      " (detected; set header_rows: N only if that is wrong)")

@@ -1,10 +1,14 @@
 """Data quality: questionnaire x response file -> clean, coded data, and a row-level log of every decision.
 
-:func:`prepare` reads a file (or takes a DataFrame), maps it to the questionnaire (:mod:`surveykit.mapping`),
-applies the quality rules and returns a :class:`Prepared`:
+:func:`prepare` runs the intake top to bottom: **read** (:func:`surveykit.io.read_source`: the table and its
+:class:`~surveykit.io.Provenance`), **map** (:func:`surveykit.mapping.match_columns`), then the **steps** of
+:data:`STEPS` in order -- each a function ``step(table, column_map, setup, log)`` that codes columns of the
+:class:`Table` and records what it finds in the :class:`Log` -- and returns a :class:`Prepared`:
 
 * ``.data``: the rows kept, columns renamed to item ids and standard names, answers as numeric codes, group ids,
-  canonical unit names; every other column as read; ``attrs`` provenance (``source``, ``file_rows``, ...) kept;
+  canonical unit names; every other column as read; ``attrs`` provenance (``source``, ``file_rows``, ...) kept
+  for the survey engine, which names rows in its messages;
+* ``.provenance``: where the rows came from (a :class:`~surveykit.io.Provenance` of the file as read);
 * ``.log``: one row per finding -- ``row`` (1-based row in the file), ``respondent_id``, ``rule``, ``column``
   (as named in the file), ``value`` (as in the file, with what was done to it), ``action``;
 * ``.summary()``, ``.counts()`` (rule x group x action -> rows: no row-level data, for a report's appendix),
@@ -15,7 +19,8 @@ Invariant: ``rows_read == rows_kept + rows_excluded`` and every excluded row has
 
 Rules (reason codes; YAML: ``questionnaires/quality_rules.yaml``, partial files override the defaults). Each rule
 has an ``action``: ``exclude`` (the row is left out of the data), ``flag`` (kept, listed) or ``fix`` (an
-unambiguous correction, listed); the allowed actions depend on the rule:
+unambiguous correction, listed); the allowed actions depend on the rule. Their names in words (Chinese and
+English) are in :mod:`surveykit.report.quality_text`.
 
 ================== ===================================================================== ================
 rule               finds                                                                  actions (default)
@@ -54,18 +59,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from .errors import InputError, SpecError
-from .io import read_table
-from .io.readers import blank_rows
+from .io import Provenance, blank_rows, read_source
 from .resources import default_file
 from .mapping import (AnswerCoder, ColumnMap, Coded, GroupCoder, MappingSpec, Roles, UnitAliases, ValueMap,
-                      describe, load_aliases, load_mapping, match_columns, nfkc, show)
+                      load_aliases, load_mapping, match_columns, nfkc, show)
+from .report.quality_text import finding_text, mapping_text, summary_text
 from .spec.questionnaire import Questionnaire
 from .spec.yamlio import read_yaml, validate_model
 
@@ -79,30 +84,28 @@ Action = Literal["exclude", "flag", "fix"]
 
 @dataclass(frozen=True)
 class RuleInfo:
-    zh: str
-    en: str
-    actions: tuple[str, ...]
-    core: bool = False  # scoring relies on it: cannot be switched off
+    actions: tuple[str, ...]  # allowed actions, the default first
+    core: bool = False        # scoring relies on it: cannot be switched off
 
 
 RULE_INFO: dict[str, RuleInfo] = {
-    "empty_row": RuleInfo("空行", "Empty row", ("exclude",), core=True),
-    "no_answers": RuleInfo("未回答任何题目", "No item answered", ("exclude", "flag")),
-    "unknown_group": RuleInfo("受访者类别无法识别", "Unknown or blank group", ("exclude",), core=True),
-    "unknown_unit": RuleInfo("区名无法识别", "Unknown unit", ("exclude", "flag")),
-    "not_a_number": RuleInfo("答案不是代码", "Text where an answer code belongs", ("exclude", "flag"), core=True),
-    "out_of_scale": RuleInfo("答案超出量表", "Answer outside the scale", ("exclude", "flag"), core=True),
-    "formula": RuleInfo("Excel公式单元格", "Excel formula cell", ("flag", "exclude")),
-    "whitespace": RuleInfo("多余空格(已去除)", "Surrounding blanks (trimmed)", ("fix", "exclude"), core=True),
-    "full_width": RuleInfo("全角字符(已转换)", "Full-width characters (converted)", ("fix", "exclude"), core=True),
-    "missing_id": RuleInfo("缺少受访者编号", "Blank respondent id", ("flag", "exclude")),
-    "duplicate_identical": RuleInfo("重复提交(答案相同)", "Duplicate id, identical answers", ("exclude", "flag")),
-    "duplicate_conflicting": RuleInfo("重复编号(答案不同)", "Duplicate id, conflicting answers", ("exclude", "flag")),
-    "not_asked": RuleInfo("回答了不适用的题目", "Answer to an item not asked of the group", ("flag", "exclude")),
-    "straight_lining": RuleInfo("连续相同答案", "Straight-lining", ("flag", "exclude")),
-    "speeder": RuleInfo("答题过快", "Speeder", ("flag", "exclude")),
-    "bad_duration": RuleInfo("答题时长无法识别", "Unreadable duration", ("flag", "exclude")),
-    "dont_know": RuleInfo("“不了解”过多", "Too many don't-know answers", ("flag", "exclude")),
+    "empty_row": RuleInfo(("exclude",), core=True),
+    "no_answers": RuleInfo(("exclude", "flag")),
+    "unknown_group": RuleInfo(("exclude",), core=True),
+    "unknown_unit": RuleInfo(("exclude", "flag")),
+    "not_a_number": RuleInfo(("exclude", "flag"), core=True),
+    "out_of_scale": RuleInfo(("exclude", "flag"), core=True),
+    "formula": RuleInfo(("flag", "exclude")),
+    "whitespace": RuleInfo(("fix", "exclude"), core=True),
+    "full_width": RuleInfo(("fix", "exclude"), core=True),
+    "missing_id": RuleInfo(("flag", "exclude")),
+    "duplicate_identical": RuleInfo(("exclude", "flag")),
+    "duplicate_conflicting": RuleInfo(("exclude", "flag")),
+    "not_asked": RuleInfo(("flag", "exclude")),
+    "straight_lining": RuleInfo(("flag", "exclude")),
+    "speeder": RuleInfo(("flag", "exclude")),
+    "bad_duration": RuleInfo(("flag", "exclude")),
+    "dont_know": RuleInfo(("flag", "exclude")),
 }
 RULE_ORDER = {r: k for k, r in enumerate(RULE_INFO)}
 
@@ -230,9 +233,13 @@ class Prepared:
     values: tuple[ValueMap, ...]
     notes: tuple[str, ...]
     config: QualityConfig
-    attrs: dict = field(default_factory=dict, repr=False)
-    _groups: np.ndarray = field(default=None, repr=False)  # group label of every row read (for counts)
-    _pos: np.ndarray = field(default=None, repr=False)     # position (among the rows read) of each log line
+    provenance: Provenance                 # where the rows read came from
+    roles: Roles                           # the standard columns looked for
+    group_ids: tuple[str, ...]             # the questionnaire's groups, in order
+    n_columns: int                         # columns as read
+    _groups: np.ndarray = field(repr=False)  # group label of every row read (for counts)
+    _units: np.ndarray = field(repr=False)   # canonical unit of every row read ('' when none)
+    _pos: np.ndarray = field(repr=False)     # position (among the rows read) of each log line
 
     @property
     def rows_kept(self) -> int:
@@ -256,12 +263,11 @@ class Prepared:
         t = pd.DataFrame({"rule": self.log["rule"].to_numpy(), "group": self._groups[pos],
                           "action": self.log["action"].to_numpy(), "_pos": pos})
         if by_unit:
-            t.insert(0, "unit", self.attrs.get("_units", np.full(self.rows_read, ""))[pos])
+            t.insert(0, "unit", self._units[pos])
         keys = cols[:-1]
         out = t.drop_duplicates(keys + ["_pos"]).groupby(keys, sort=False).size().reset_index(name="rows")
         out["_r"] = out["rule"].map(RULE_ORDER)
-        gorder = {g: k for k, g in enumerate(self.attrs.get("_group_ids", ()))}
-        out["_g"] = out["group"].map(lambda g: gorder.get(g, len(gorder)))
+        out["_g"] = out["group"].map(lambda g: self._group_order.get(g, len(self._group_order)))
         sort = (["unit"] if by_unit else []) + ["_r", "_g", "action"]
         return out.sort_values(sort, kind="stable")[cols].reset_index(drop=True)
 
@@ -277,68 +283,105 @@ class Prepared:
         t = pd.DataFrame({"group": self._groups, "read": 1, "excluded": excl.astype(int), "flagged": flag.astype(int)})
         out = t.groupby("group", sort=False).sum().reset_index()
         out["kept"] = out["read"] - out["excluded"]
-        gorder = {g: k for k, g in enumerate(self.attrs.get("_group_ids", ()))}
+        gorder = self._group_order
         out = out.iloc[np.argsort([gorder.get(g, len(gorder)) for g in out["group"]], kind="stable")]
         return out[["group", "read", "excluded", "kept", "flagged"]].reset_index(drop=True)
 
+    def rows_by_rule(self) -> pd.DataFrame:
+        """Rows per rule and action (a row counts once per rule and action), rules in their order."""
+        t = (self.log.assign(_pos=self._pos).drop_duplicates(["rule", "action", "_pos"])
+             .groupby(["rule", "action"], sort=False).size().reset_index(name="rows"))
+        return t.iloc[np.argsort(t["rule"].map(RULE_ORDER).to_numpy(), kind="stable")]
+
+    @property
+    def _group_order(self) -> dict[str, int]:
+        return {g: k for k, g in enumerate(self.group_ids)}
+
     def summary(self) -> str:
-        """What `surveykit validate` prints."""
-        a = self.attrs
-        where = []
-        if a.get("sheet"):
-            where.append(f"sheet '{a['sheet']}'")
-        hr = a.get("header_rows")
-        if hr:
-            where.append(f"header row{'s' if len(hr) > 1 else ''} {hr[0]}{'-' + str(hr[-1]) if len(hr) > 1 else ''}")
-        if a.get("encoding") and a["encoding"] != "xlsx":
-            where.append(f"encoding {a['encoding']}")
-        lines = [f"{self.source}" + (f" ({', '.join(where)})" if where else "")]
-        w = len(f"{self.rows_read:,}")
-        lines.append(f"  rows read      {self.rows_read:>{w},}")
-        lines.append(f"  rows kept      {self.rows_kept:>{w},}")
-        lines.append(f"  rows excluded  {self.rows_excluded:>{w},}")
-        lines.append(f"  rows flagged   {self.rows_flagged:>{w},}  (kept; listed in the log)")
-        if self.rows_fixed:
-            lines.append(f"  rows fixed     {self.rows_fixed:>{w},}  (values corrected; listed in the log)")
-        if not self.log.empty:
-            t = (self.log.assign(_pos=self._pos).drop_duplicates(["rule", "action", "_pos"])
-                 .groupby(["rule", "action"], sort=False).size().reset_index(name="rows"))
-            t = t.iloc[np.argsort(t["rule"].map(RULE_ORDER).to_numpy(), kind="stable")]
-            rw = max(len(x) for x in t["rule"])
-            lw = max(len(RULE_INFO[x].en) for x in t["rule"])
-            nw = max(w, 4)
-            lines.append(f"  by rule:{'':<{rw + lw - 2}}action   {'rows':>{nw}}")
-            for r in t.itertuples():
-                lines.append(f"    {r.rule:<{rw}}  {RULE_INFO[r.rule].en:<{lw}}  {r.action:<7}  {r.rows:>{nw},}")
-        else:
-            lines.append("  no problems found")
-        for n in self.notes:
-            lines.append(f"  note: {n}")
-        return "\n".join(lines)
+        """What `surveykit validate` prints (:func:`surveykit.report.quality_text.summary_text`)."""
+        return summary_text(self)
 
     def describe_mapping(self, q: Questionnaire) -> str:
         """What `surveykit map` prints: the column and value mapping, and what is unmatched."""
-        return describe(q, _AttrsOnly(self.attrs, self.rows_read, self.attrs.get("_n_columns", 0)), self.mapping,
-                        self.values, roles=self.attrs["_roles"], notes=self.notes)
+        return mapping_text(q, self.provenance, (self.rows_read, self.n_columns), self.mapping, self.values,
+                            roles=self.roles, notes=self.notes)
 
     def public_log(self) -> pd.DataFrame:
         """The log (what ``--log`` writes): the columns ``row, respondent_id, rule, column, value, action``."""
         return self.log
 
 
-class _AttrsOnly:
-    """The few DataFrame properties :func:`surveykit.mapping.describe` reads."""
+# --- the intake: a table, a setup, a log, and the steps --------------------------------------------------------
+@dataclass(frozen=True)
+class Setup:
+    """What the steps need besides the table: the questionnaire, the rules and the interpreters of labels."""
 
-    def __init__(self, attrs: dict, n: int, ncol: int):
-        self.attrs = attrs
-        self.shape = (n, ncol)
+    q: Questionnaire
+    config: QualityConfig
+    spec: MappingSpec
+    aliases: UnitAliases
+    groups: GroupCoder
+    roles: Roles
+    spec_file: str | None = None
 
-    def __len__(self) -> int:
-        return self.shape[0]
+    @classmethod
+    def load(cls, q: Questionnaire, *, rules=None, mapping=None, aliases=None, unit_column: str | None = "district",
+             id_column: str = "respondent_id", duration_column: str = "duration") -> "Setup":
+        """Read the rules, mapping and alias files (paths, loaded objects, or None for the defaults)."""
+        config = load_rules(rules)
+        spec_file = str(mapping) if isinstance(mapping, (str, Path)) else None
+        spec = mapping if isinstance(mapping, MappingSpec) else load_mapping(mapping)
+        table = aliases if isinstance(aliases, UnitAliases) else load_aliases(aliases)
+        c = config.columns
+        roles = Roles(unit=unit_column, unit_names=c.unit, respondent_id=id_column, id_names=c.respondent_id,
+                      duration=duration_column, duration_names=c.duration, group_names=c.group)
+        return cls(q, config, spec, table.with_extra(spec.units, file=spec_file),
+                   GroupCoder(q, spec.groups, file=spec_file), roles, spec_file)
 
 
-# --- prepare ----------------------------------------------------------------------------------------------------
-class _Log:
+@dataclass
+class Table:
+    """The table being coded: as read, and what the steps have found so far (one entry per row read)."""
+
+    frame: pd.DataFrame
+    provenance: Provenance
+    col_of: dict[str, str]   # target -> the column in the file
+    live: np.ndarray         # not an empty row
+    ids: np.ndarray          # respondent id, cleaned ('' when none)
+    g: np.ndarray            # group index in the questionnaire (-1: unknown)
+    group_label: np.ndarray  # group id, or 'unknown'
+    units: np.ndarray        # canonical unit ('' when none, or not checked)
+    items: list              # the items with a column, in questionnaire order
+    x: np.ndarray            # row x item: the answer code (NaN: blank or invalid)
+    answered: np.ndarray     # row x item: an answer was given
+    dk: np.ndarray           # row x item: a don't-know code
+    asked: np.ndarray | None = None  # row x item: the item is asked of the row's group
+    out: dict[str, Any] = field(default_factory=dict)  # coded columns for the data
+    values: list[ValueMap] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, frame: pd.DataFrame, provenance: Provenance, cmap: ColumnMap, q: Questionnaire) -> "Table":
+        n = len(frame)
+        col_of = {m.target: m.column for m in cmap.matches}
+        items = [i for i in q.items if i.id in col_of]
+        shape = (n, len(items))
+        return cls(frame, provenance, col_of, np.ones(n, dtype=bool), np.full(n, "", dtype=object),
+                   np.full(n, -1, dtype=np.int64), np.full(n, UNKNOWN_GROUP, dtype=object),
+                   np.full(n, "", dtype=object), items, np.full(shape, np.nan), np.zeros(shape, dtype=bool),
+                   np.zeros(shape, dtype=bool))
+
+    @property
+    def n(self) -> int:
+        return len(self.frame)
+
+    @property
+    def known(self) -> np.ndarray:
+        """Rows that are not empty and have a known group."""
+        return self.live & (self.g >= 0)
+
+
+class Log:
     """Findings collected as arrays (fast for 200,000 rows), turned into the tidy log at the end."""
 
     def __init__(self, config: QualityConfig):
@@ -382,6 +425,7 @@ class _Log:
         return m
 
 
+# --- cell readers -----------------------------------------------------------------------------------------------
 def _coded_uniques(series: pd.Series, fn) -> tuple[np.ndarray, list, list]:
     codes, uniq = pd.factorize(series, use_na_sentinel=True)
     uniq = list(uniq)
@@ -433,6 +477,260 @@ def _duration_seconds(v: Any) -> float | None:
     return None
 
 
+def _shown_bad(u: Any, c: Coded) -> str:
+    s = show(u)
+    if c.status == "date":
+        return f"{s} (an Excel date or time)"
+    if c.status == "ambiguous":
+        return f"{s} (number and label disagree)"
+    return s
+
+
+def _log_text_fixes(log: Log, codes: np.ndarray, uniq: list, cleaned: list, live: np.ndarray, col: str) -> None:
+    for k, (u, c) in enumerate(zip(uniq, cleaned)):
+        text, trimmed, widened = c
+        if not (trimmed or widened) or not isinstance(u, str):
+            continue
+        log.add("full_width" if widened else "whitespace", _positions(codes, [k], live), col,
+                f"{u!r} -> {text!r}")
+
+
+# --- the steps, in order ----------------------------------------------------------------------------------------
+def empty_rows(t: Table, cmap: ColumnMap, setup: Setup, log: Log) -> None:
+    """Rows without any value: nothing else is checked on them."""
+    empty = blank_rows(t.frame)
+    log.add("empty_row", np.flatnonzero(empty), "", "")
+    t.live = ~empty
+    if t.provenance.trailing_blank_rows:
+        t.notes.append(f"{t.provenance.trailing_blank_rows} blank row(s) after the last data row ignored (not data)")
+
+
+def formulas(t: Table, cmap: ColumnMap, setup: Setup, log: Log) -> None:
+    """Excel formula cells in mapped columns (their last computed value is what was read)."""
+    mapped = set(t.col_of.values())
+    for (pos, col), formula in sorted((t.provenance.formulas or {}).items()):
+        if col in mapped:
+            v = show(t.frame[col].iloc[pos])
+            shown = f"{formula} -> {v}" if v != "" else f"{formula} (no computed value in the file)"
+            log.add("formula", np.array([pos]), col, np.array([shown], object))
+
+
+def code_ids(t: Table, cmap: ColumnMap, setup: Setup, log: Log) -> None:
+    """Respondent ids: blanks around them trimmed, full-width characters converted; a blank id listed."""
+    target = setup.roles.respondent_id
+    idc = t.col_of.get(target)
+    if idc is None:
+        return
+    s = t.frame[idc]
+    codes, uniq, cleaned = _coded_uniques(s, _clean_text)
+    t.ids = np.array([c[0] for c in cleaned] + [""], dtype=object)[codes]  # -1 -> "" (the sentinel is last)
+    _log_text_fixes(log, codes, uniq, cleaned, t.live, idc)
+    if s.dtype == object or pd.api.types.is_string_dtype(s):
+        t.out[target] = pd.Series(t.ids, index=t.frame.index, dtype=object).where(codes >= 0, None)
+    log.add("missing_id", np.flatnonzero(t.live & (t.ids == "")), idc, "")
+
+
+def code_labels(t: Table, cmap: ColumnMap, setup: Setup, log: Log) -> None:
+    """Labels to canonical values, one recipe for two columns: group labels to group ids (``权利人`` ->
+    ``holder``) and unit spellings to canonical unit names (``Pudong`` -> ``浦东新区``)."""
+    q, gcol = setup.q, setup.q.groups.column
+    coded = _code_label_column(t, log, gcol, "unknown_group", setup.groups.lookup)
+    if coded is not None:
+        codes, canon_u = coded
+        index = {gid: k for k, gid in enumerate(q.group_ids)}
+        t.g = np.array([index.get(c, -1) for c in canon_u], dtype=np.int64)[codes]
+        t.group_label = np.where(t.g >= 0, canon_u[codes], UNKNOWN_GROUP).astype(object)
+    unit = setup.roles.unit
+    if unit:
+        coded = _code_label_column(t, log, unit, "unknown_unit", setup.aliases.lookup,
+                                   check=setup.config.rules.unknown_unit.check)
+        if coded is not None:
+            t.units = coded[1][coded[0]]
+
+
+def _code_label_column(t: Table, log: Log, target: str, rule: str, lookup: Callable[[Any], str | None], *,
+                       check: str = "always") -> tuple[np.ndarray, np.ndarray] | None:
+    """Code the column mapped to ``target`` through ``lookup`` (a .sav value label first): log the blanks fixed and
+    every value not found under ``rule``, write the coded column and what was mapped. Returns the code of each row
+    among the distinct values and each distinct value's canonical form ('' when unknown; the last is a blank's),
+    or None when there is no column or it is not checked (``check``: always, auto, never)."""
+    col = t.col_of.get(target)
+    if col is None:
+        return None
+    s = t.frame[col]
+    vl = (t.provenance.value_labels or {}).get(col, {})
+    codes, uniq, cleaned = _coded_uniques(s, lambda u: _clean_text(u) if isinstance(u, str) else ("", 0, 0))
+    look = [lookup(vl.get(u, u)) if vl else lookup(u) for u in uniq]
+    if check == "never":
+        return None
+    if check == "auto" and not any(look):
+        examples = ", ".join(f"'{show(u)}'" for u in uniq[:5])
+        t.notes.append(f"unit check skipped: no value of column '{col}' is a known unit ({examples}"
+                       f"{', ...' if len(uniq) > 5 else ''}); add the spellings to the unit alias list or set "
+                       f"rules.unknown_unit.check: always")
+        return None
+    canon_u = np.array([x if x else "" for x in look] + [""], dtype=object)
+    canon = canon_u[codes]
+    _log_text_fixes(log, codes, uniq, cleaned, t.live, col)
+    pos = np.flatnonzero(t.live & (canon == ""))
+    log.add(rule, pos, col, s.iloc[pos].map(show).to_numpy(dtype=object))
+    t.out[target] = pd.Series(np.where(canon != "", canon, s.to_numpy(dtype=object)), index=t.frame.index,
+                              dtype=object)
+    mapped = [(show(u), x, int((codes == k).sum())) for k, (u, x) in enumerate(zip(uniq, look))
+              if x is not None and show(u) != x]
+    unread = [(show(u), int((codes == k).sum())) for k, (u, x) in enumerate(zip(uniq, look)) if x is None]
+    t.values.append(ValueMap(target, col, tuple(mapped), tuple(unread)))
+    return codes, canon_u
+
+
+def code_items(t: Table, cmap: ColumnMap, setup: Setup, log: Log) -> None:
+    """Answers to codes through the scale's labels; text, dates and codes off the scale listed (an invalid answer
+    is never scored)."""
+    coders: dict[int, AnswerCoder] = {}
+    for j, item in enumerate(t.items):
+        col = t.col_of[item.id]
+        sc = setup.q.item_scale(item)
+        coder = coders.get(id(sc))
+        if coder is None:
+            coder = coders[id(sc)] = AnswerCoder(sc, setup.spec.answers, setup.config.blank_values)
+        codes, uniq, coded = _coded_uniques(t.frame[col], _answer_reader(coder, t, col))
+        status = np.array([_answer_status(c, sc) for c in coded] + ["blank"], dtype=object)
+        row_status = status[codes]
+        xj = np.array([c.code for c in coded] + [np.nan])[codes]
+        shown_u = np.array([_shown_bad(u, c) for u, c in zip(uniq, coded)] + [""], object)
+        for rule, bad in (("not_a_number", ("text", "date", "ambiguous")), ("out_of_scale", ("out",))):
+            pos = _positions(codes, [k for k, s in enumerate(status[:-1]) if s in bad], t.live)
+            if log.add(rule, pos, col, shown_u[codes[pos]]) == "flag":
+                xj[pos] = np.nan
+        xj[np.isin(row_status, ["text", "date", "ambiguous", "out"]) & ~t.live] = np.nan
+        _log_answer_fixes(log, codes, uniq, coded, t.live, col)
+        t.x[:, j] = xj
+        t.answered[:, j] = (codes >= 0) & (row_status != "blank")
+        t.dk[:, j] = row_status == "dk"
+        vl = (t.provenance.value_labels or {}).get(col, {})
+        t.values.append(_answer_value_map(item.id, col, codes, uniq, coded, status, vl))
+        t.out[item.id] = xj
+
+
+def _answer_reader(coder: AnswerCoder, t: Table, col: str) -> Callable[[Any], Coded]:
+    """How a distinct cell value of an item column is read: a .sav code through its value label when the label is
+    one of the scale's."""
+    vl = (t.provenance.value_labels or {}).get(col, {})
+
+    def read(u: Any) -> Coded:
+        c = coder.code(u)
+        if vl and c.status == "code" and c.via == "number" and u in vl:
+            via_label = coder.code(vl[u])
+            if via_label.status == "code":
+                return Coded("code", via_label.code, "value label")
+        return c
+
+    return read
+
+
+def _answer_status(c: Coded, sc) -> str:
+    """``ok``, ``dk`` (a missing code), ``out`` (off the scale), or the reading's own status (blank, text, ...)."""
+    if c.status != "code":
+        return c.status
+    if c.code in set(sc.missing):
+        return "dk"
+    return "ok" if sc.min <= c.code <= sc.max and float(c.code).is_integer() else "out"
+
+
+def _log_answer_fixes(log: Log, codes: np.ndarray, uniq: list, coded: list[Coded], live: np.ndarray,
+                      col: str) -> None:
+    for k, c in enumerate(coded):
+        if c.status == "code" and (c.trimmed or c.widened):
+            log.add("full_width" if c.widened else "whitespace", _positions(codes, [k], live), col,
+                    f"{show(uniq[k])!r} -> {show(c.code)}")
+    for k, c in enumerate(coded):
+        if c.status not in ("code", "blank") and c.trimmed:  # a cell of blanks is blank
+            log.add("whitespace", _positions(codes, [k], live), col, f"{show(uniq[k])!r} -> {c.clean!r}")
+
+
+def _answer_value_map(iid: str, col: str, codes: np.ndarray, uniq: list, coded: list[Coded], status: np.ndarray,
+                      vl: dict) -> ValueMap:
+    """The labels read as codes (``value -> code (rows)``) and the values that are not answers."""
+    mapped: dict[tuple[str, str], int] = {}
+    for k, (u, c) in enumerate(zip(uniq, coded)):
+        if c.status == "code" and c.via in ("label", "value label"):
+            key = (show(u) if c.via == "label" else f"{show(u)} ({vl.get(u)})", show(c.code))
+            mapped[key] = mapped.get(key, 0) + int((codes == k).sum())
+    unread = [(show(u), int((codes == k).sum())) for k, (u, s) in enumerate(zip(uniq, status[:-1]))
+              if s in ("text", "date", "ambiguous")]
+    return ValueMap(iid, col, tuple((a, b, m) for (a, b), m in mapped.items()), tuple(unread))
+
+
+def applicability(t: Table, cmap: ColumnMap, setup: Setup, log: Log) -> None:
+    """Answers to items not asked of the respondent's group (scoring ignores them); rows answering no item asked."""
+    q = setup.q
+    asked = np.ones((len(q.group_ids) + 1, len(t.items)), dtype=bool)
+    for j, item in enumerate(t.items):
+        gs = q.item_groups(item)
+        asked[:len(q.group_ids), j] = [gid in gs for gid in q.group_ids]
+    t.asked = asked[np.where(t.g >= 0, t.g, len(q.group_ids))]  # unknown group: every item
+    known = t.known
+    for j, item in enumerate(t.items):
+        col = t.col_of[item.id]
+        pos = np.flatnonzero(known & t.answered[:, j] & ~t.asked[:, j])
+        log.add("not_asked", pos, col, t.frame[col].iloc[pos].map(show).to_numpy(dtype=object))
+    if t.items:
+        n_ans = (t.answered & t.asked).sum(axis=1)
+        log.add("no_answers", np.flatnonzero(known & (n_ans == 0)), "", "")
+
+
+def patterns(t: Table, cmap: ColumnMap, setup: Setup, log: Log) -> None:
+    """Answer patterns: too many don't-know answers; the same answer on a run of consecutive items."""
+    if not t.items:
+        return
+    r = setup.config.rules.dont_know
+    n_ans = (t.answered & t.asked).sum(axis=1)
+    n_dk = (t.dk & t.asked).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n_ans > 0, n_dk / np.maximum(n_ans, 1), 0.0)
+    pos = np.flatnonzero(t.known & (n_ans >= r.min_answered) & (share >= r.min_share) & (n_dk > 0))
+    log.add("dont_know", pos, "", np.array([f"{n_dk[p]} of {n_ans[p]} answers are don't-know ({share[p]:.0%})"
+                                            for p in pos], object))
+    _straight_lining(log, setup.q, t.items, t.x, t.g, t.known, t.col_of,
+                     setup.config.rules.straight_lining.min_run)
+
+
+def durations(t: Table, cmap: ColumnMap, setup: Setup, log: Log) -> None:
+    """Durations read as seconds (``125``, ``2分5秒``, ``00:02:05``); unreadable ones and speeders listed."""
+    dc = t.col_of.get(setup.roles.duration)
+    if dc is None:
+        return
+    s = t.frame[dc]
+    codes, uniq, secs = _coded_uniques(s, _duration_seconds)
+    pos = _positions(codes, [k for k, v in enumerate(secs) if v is None], t.live)
+    log.add("bad_duration", pos, dc, s.iloc[pos].map(show).to_numpy(dtype=object))
+    sec = np.array([np.nan if v is None else v for v in secs] + [np.nan])[codes]
+    r = setup.config.rules.speeder
+    ok = t.live & ~np.isnan(sec)
+    thr = [] if r.min_seconds is None else [r.min_seconds]
+    if r.share_of_median is not None and ok.any():
+        thr.append(r.share_of_median * float(np.median(sec[ok])))
+    if thr:
+        limit = max(thr)
+        pos = np.flatnonzero(ok & (sec < limit))
+        log.add("speeder", pos, dc, np.array([f"{show(s.iloc[p])} = {sec[p]:g} s (< {limit:g} s)" for p in pos],
+                                             object))
+
+
+def duplicates(t: Table, cmap: ColumnMap, setup: Setup, log: Log) -> None:
+    """Rows sharing a respondent id: a repeat with the same answers, or different answers."""
+    idc = t.col_of.get(setup.roles.respondent_id)
+    rules = setup.config.rules
+    if idc is not None and (rules.duplicate_identical.enabled or rules.duplicate_conflicting.enabled):
+        _duplicates(log, t.ids, t.live, t.x, t.g, t.units, np.asarray(t.provenance.file_rows, dtype=np.int64), idc)
+
+
+STEPS: tuple[Callable[[Table, ColumnMap, Setup, Log], None], ...] = (
+    empty_rows, formulas, code_ids, code_labels, code_items, applicability, patterns, durations, duplicates)
+"""The intake's steps, in order; each reads what earlier ones found in the :class:`Table`."""
+
+
+# --- prepare: read -> map -> check the mapping -> the steps -> the result -----------------------------------------
 def prepare(q: Questionnaire, source: str | Path | pd.DataFrame, *, rules: str | Path | QualityConfig | None = None,
             mapping: str | Path | MappingSpec | None = None, aliases: str | Path | UnitAliases | None = None,
             unit_column: str | None = "district", id_column: str = "respondent_id", duration_column: str = "duration",
@@ -443,10 +741,11 @@ def prepare(q: Questionnaire, source: str | Path | pd.DataFrame, *, rules: str |
     Parameters
     ----------
     q : the questionnaire.
-    source : a file path (CSV, XLSX, SAV) or a DataFrame (e.g. from :func:`surveykit.io.read_table`).
+    source : a file path (CSV, XLSX, SAV) or a DataFrame (e.g. from :func:`surveykit.io.read_table`; its
+        ``attrs`` say where its rows came from).
     rules : a rules YAML path or a :class:`QualityConfig`; default ``questionnaires/quality_rules.yaml``.
     mapping : a mapping YAML path or a :class:`~surveykit.mapping.MappingSpec` (explicit column/label mapping).
-    aliases : the unit alias YAML; default ``questionnaires/unit_aliases.yaml``.
+    aliases : a unit alias YAML or :class:`UnitAliases` (the study's units and their spellings); default: none.
     unit_column, id_column, duration_column : names of the standard columns in the result (found in the file by
         these names, by the header texts of the rules file's ``columns:``, or through the mapping file).
     sheet, header_rows : passed to the reader (a mapping file may set them too).
@@ -460,278 +759,16 @@ def prepare(q: Questionnaire, source: str | Path | pd.DataFrame, *, rules: str |
     >>> p = prepare(q, "export.xlsx")                                   # doctest: +SKIP
     >>> print(p.summary()); p.log.to_csv("log.csv"); p.counts()          # doctest: +SKIP
     """
-    config = load_rules(rules)
-    spec_file = str(mapping) if isinstance(mapping, (str, Path)) else None
-    spec = mapping if isinstance(mapping, MappingSpec) else load_mapping(mapping)
-    alias_table = aliases if isinstance(aliases, UnitAliases) else load_aliases(aliases)
-    alias_table = alias_table.with_extra(spec.units, file=spec_file)
-    groups = GroupCoder(q, spec.groups, file=spec_file)
-
-    if isinstance(source, pd.DataFrame):
-        df = source
-        if "file_rows" not in df.attrs:
-            df = df.copy()
-            df.attrs.update(source=df.attrs.get("source", "(data frame)"), file_rows=np.arange(len(df)) + 2)
-    else:
-        df = read_table(source, sheet=sheet if sheet is not None else spec.sheet,
-                        header_rows=header_rows if header_rows is not None else spec.header_rows)
-    src = str(df.attrs.get("source", "(data frame)"))
-    n = len(df)
-    file_rows = np.asarray(df.attrs["file_rows"], dtype=np.int64)
-    roles = Roles(unit=unit_column, unit_names=config.columns.unit, respondent_id=id_column,
-                  id_names=config.columns.respondent_id, duration=duration_column,
-                  duration_names=config.columns.duration, group_names=config.columns.group)
-    cmap = match_columns(q, df, spec=spec, roles=roles, aliases=alias_table, groups=groups, spec_file=spec_file)
-    gcol = q.groups.column
-    col_of = {m.target: m.column for m in cmap.matches}
-    _check_required(q, df, cmap, config, strict=strict, src=src)
-    clash = [m for m in cmap.matches if m.target in cmap.unmatched or m.target in cmap.ignored]
-    if clash:
-        m = clash[0]
-        raise InputError(f"column '{m.column}' is mapped to '{m.target}', but the file also has a column named "
-                         f"'{m.target}': map that one to another name (or null) in a mapping file",
-                         file=src, column=m.target)
-    log = _Log(config)
-    notes: list[str] = []
-    values: list[ValueMap] = []
-    value_labels = df.attrs.get("value_labels") or {}
-    out: dict[str, Any] = {}
-
-    # --- empty rows: nothing else is checked on them
-    empty = blank_rows(df)
-    log.add("empty_row", np.flatnonzero(empty), "", "")
-    live = ~empty
-    if df.attrs.get("trailing_blank_rows"):
-        notes.append(f"{df.attrs['trailing_blank_rows']} blank row(s) after the last data row ignored (not data)")
-
-    # --- formulas in mapped columns
-    for (pos, col), formula in sorted((df.attrs.get("formulas") or {}).items()):
-        if col in col_of.values():
-            v = df[col].iloc[pos]
-            shown = f"{formula} -> {show(v)}" if show(v) != "" else f"{formula} (no computed value in the file)"
-            log.add("formula", np.array([pos]), col, np.array([shown], object))
-
-    # --- respondent ids
-    ids = np.full(n, "", dtype=object)
-    idc = col_of.get(id_column)
-    if idc is not None:
-        codes, uniq, cleaned = _coded_uniques(df[idc], _clean_text)
-        clean_u = np.array([c[0] for c in cleaned] + [""], dtype=object)
-        ids = clean_u[codes]  # -1 -> "" (the sentinel is the last element)
-        _log_text_fixes(log, codes, uniq, cleaned, live, idc)
-        if df[idc].dtype == object or pd.api.types.is_string_dtype(df[idc]):
-            fixed_ids = pd.Series(ids, index=df.index, dtype=object).where(codes >= 0, None)
-            out[id_column] = fixed_ids
-        blank_id = live & (ids == "")
-        log.add("missing_id", np.flatnonzero(blank_id), idc, "")
-
-    # --- groups
-    g = np.full(n, -1, dtype=np.int64)
-    group_label = np.full(n, UNKNOWN_GROUP, dtype=object)
-    gc = col_of.get(gcol)
-    if gc is not None:
-        vl = value_labels.get(gc, {})
-        codes, uniq, cleaned = _coded_uniques(df[gc], lambda u: _clean_text(u) if isinstance(u, str) else ("", 0, 0))
-        look = [groups.lookup(vl.get(u, u)) if vl else groups.lookup(u) for u in uniq]
-        gidx = np.array([q.group_ids.index(x) if x else -1 for x in look] + [-1], dtype=np.int64)
-        g = gidx[codes]
-        _log_text_fixes(log, codes, uniq, cleaned, live, gc)
-        bad = live & (g < 0)
-        pos = np.flatnonzero(bad)
-        log.add("unknown_group", pos, gc, np.array([show(df[gc].iloc[p]) for p in pos], object)
-                if len(pos) < 10000 else df[gc].iloc[pos].map(show).to_numpy(dtype=object))
-        ids_arr = np.array(list(q.group_ids) + [UNKNOWN_GROUP], dtype=object)
-        group_label = ids_arr[np.where(g >= 0, g, len(q.group_ids))]
-        out[gcol] = pd.Series(np.where(g >= 0, group_label, df[gc].to_numpy(dtype=object)), index=df.index,
-                              dtype=object)
-        mapped = [(show(u), x, int((codes == k).sum())) for k, (u, x) in enumerate(zip(uniq, look))
-                  if x is not None and show(u) != x]
-        unread = [(show(u), int((codes == k).sum())) for k, (u, x) in enumerate(zip(uniq, look)) if x is None]
-        values.append(ValueMap(gcol, gc, tuple(mapped), tuple(unread)))
-
-    # --- units
-    units_canon = np.full(n, "", dtype=object)
-    uc = col_of.get(unit_column) if unit_column else None
-    if uc is not None:
-        vl = value_labels.get(uc, {})
-        codes, uniq, cleaned = _coded_uniques(df[uc], lambda u: _clean_text(u) if isinstance(u, str) else ("", 0, 0))
-        look = [alias_table.lookup(vl.get(u, u)) if vl else alias_table.lookup(u) for u in uniq]
-        mode = config.rules.unknown_unit.check
-        if mode == "auto" and not any(look):
-            examples = ", ".join(f"'{show(u)}'" for u in uniq[:5])
-            notes.append(f"unit check skipped: no value of column '{uc}' is a known unit ({examples}"
-                         f"{', ...' if len(uniq) > 5 else ''}); add the spellings to the unit alias list or set "
-                         f"rules.unknown_unit.check: always")
-        elif mode != "never":
-            canon_u = np.array([x if x else "" for x in look] + [""], dtype=object)
-            units_canon = canon_u[codes]
-            _log_text_fixes(log, codes, uniq, cleaned, live, uc)
-            bad = live & (units_canon == "")
-            pos = np.flatnonzero(bad)
-            log.add("unknown_unit", pos, uc, df[uc].iloc[pos].map(show).to_numpy(dtype=object))
-            out[unit_column] = pd.Series(np.where(units_canon != "", units_canon, df[uc].to_numpy(dtype=object)),
-                                         index=df.index, dtype=object)
-            mapped = [(show(u), x, int((codes == k).sum())) for k, (u, x) in enumerate(zip(uniq, look))
-                      if x is not None and show(u) != x]
-            unread = [(show(u), int((codes == k).sum())) for k, (u, x) in enumerate(zip(uniq, look)) if x is None]
-            values.append(ValueMap(unit_column, uc, tuple(mapped), tuple(unread)))
-
-    # --- items
-    items = [i for i in q.items if i.id in col_of]
-    n_items = len(items)
-    x = np.full((n, n_items), np.nan)
-    answered = np.zeros((n, n_items), dtype=bool)
-    dk = np.zeros((n, n_items), dtype=bool)
-    coders: dict[int, AnswerCoder] = {}
-    for j, item in enumerate(items):
-        col = col_of[item.id]
-        sc = q.item_scale(item)
-        coder = coders.get(id(sc))
-        if coder is None:
-            coder = coders[id(sc)] = AnswerCoder(sc, spec.answers, config.blank_values)
-        vl = value_labels.get(col, {})
-
-        def read(u, coder=coder, vl=vl):
-            c = coder.code(u)
-            if vl and c.status == "code" and c.via == "number" and u in vl:
-                via_label = coder.code(vl[u])
-                if via_label.status == "code":
-                    return Coded("code", via_label.code, "value label")
-            return c
-
-        codes, uniq, coded = _coded_uniques(df[col], read)
-        missing_codes = set(sc.missing)
-        status = []
-        for c in coded:
-            if c.status == "code":
-                if c.code in missing_codes:
-                    status.append("dk")
-                elif sc.min <= c.code <= sc.max and float(c.code).is_integer():
-                    status.append("ok")
-                else:
-                    status.append("out")
-            else:
-                status.append(c.status)
-        st = np.array(status + ["blank"], dtype=object)
-        code_u = np.array([c.code for c in coded] + [np.nan])
-        row_status = st[codes]
-        xj = code_u[codes]
-        # not a number / outside the scale
-        text_u = [k for k, s in enumerate(status) if s in ("text", "date", "ambiguous")]
-        out_u = [k for k, s in enumerate(status) if s == "out"]
-        pos_text = _positions(codes, text_u, live)
-        shown_u = [_shown_bad(u, c) for u, c in zip(uniq, coded)]
-        act = log.add("not_a_number", pos_text, col, np.array(shown_u + [""], object)[codes[pos_text]])
-        if act == "flag":
-            xj[pos_text] = np.nan
-        pos_out = _positions(codes, out_u, live)
-        act = log.add("out_of_scale", pos_out, col, np.array(shown_u + [""], object)[codes[pos_out]])
-        if act == "flag":
-            xj[pos_out] = np.nan
-        xj[np.isin(row_status, ["text", "date", "ambiguous", "out"]) & ~live] = np.nan
-        fix_u = [k for k, c in enumerate(coded) if c.status == "code" and (c.trimmed or c.widened)]
-        for k in fix_u:
-            c, u = coded[k], uniq[k]
-            rule = "full_width" if c.widened else "whitespace"
-            pos = _positions(codes, [k], live)
-            act = log.add(rule, pos, col, f"{show(u)!r} -> {show(c.code)}")
-        for k, c in enumerate(coded):
-            if c.status == "blank" and c.trimmed:
-                pass  # a cell of blanks is blank
-            elif c.status != "code" and c.trimmed:
-                log.add("whitespace", _positions(codes, [k], live), col, f"{show(uniq[k])!r} -> {c.clean!r}")
-        x[:, j] = xj
-        answered[:, j] = codes >= 0
-        answered[:, j] &= row_status != "blank"
-        dk[:, j] = row_status == "dk"
-        mapped = {}
-        for k, (u, c) in enumerate(zip(uniq, coded)):
-            if c.status == "code" and c.via in ("label", "value label"):
-                key = (show(u) if c.via == "label" else f"{show(u)} ({vl.get(u)})", show(c.code))
-                mapped[key] = mapped.get(key, 0) + int((codes == k).sum())
-        unread = [(show(u), int((codes == k).sum())) for k, (u, s) in enumerate(zip(uniq, status))
-                  if s in ("text", "date", "ambiguous")]
-        values.append(ValueMap(item.id, col, tuple((a, b, m) for (a, b), m in mapped.items()), tuple(unread)))
-        out[item.id] = xj
-
-    # --- what a group is asked
-    known = live & (g >= 0)
-    asked = np.ones((len(q.group_ids) + 1, n_items), dtype=bool)
-    for j, item in enumerate(items):
-        gs = q.item_groups(item)
-        asked[:len(q.group_ids), j] = [gid in gs for gid in q.group_ids]
-    row_asked = asked[np.where(g >= 0, g, len(q.group_ids))]  # unknown group: every item
-    for j, item in enumerate(items):
-        pos = np.flatnonzero(known & answered[:, j] & ~row_asked[:, j])
-        log.add("not_asked", pos, col_of[item.id], df[col_of[item.id]].iloc[pos].map(show).to_numpy(dtype=object))
-    if n_items:
-        n_ans = (answered & row_asked).sum(axis=1)
-        log.add("no_answers", np.flatnonzero(known & (n_ans == 0)), "", "")
-        # don't know
-        r = config.rules.dont_know
-        n_dk = (dk & row_asked).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(n_ans > 0, n_dk / np.maximum(n_ans, 1), 0.0)
-        pos = np.flatnonzero(known & (n_ans >= r.min_answered) & (share >= r.min_share) & (n_dk > 0))
-        log.add("dont_know", pos, "", np.array([f"{n_dk[p]} of {n_ans[p]} answers are don't-know ({share[p]:.0%})"
-                                                for p in pos], object))
-        # straight-lining
-        _straight_lining(log, q, items, x, g, known, col_of, config.rules.straight_lining.min_run)
-
-    # --- duration / speeders
-    dc = col_of.get(duration_column)
-    if dc is not None:
-        codes, uniq, secs = _coded_uniques(df[dc], _duration_seconds)
-        bad_u = [k for k, s in enumerate(secs) if s is None]
-        pos = _positions(codes, bad_u, live)
-        log.add("bad_duration", pos, dc, df[dc].iloc[pos].map(show).to_numpy(dtype=object))
-        sec_u = np.array([np.nan if s is None else s for s in secs] + [np.nan])
-        sec = sec_u[codes]
-        r = config.rules.speeder
-        ok = live & ~np.isnan(sec)
-        thr = []
-        if r.min_seconds is not None:
-            thr.append(r.min_seconds)
-        if r.share_of_median is not None and ok.any():
-            thr.append(r.share_of_median * float(np.median(sec[ok])))
-        if thr:
-            limit = max(thr)
-            pos = np.flatnonzero(ok & (sec < limit))
-            log.add("speeder", pos, dc, np.array([f"{show(df[dc].iloc[p])} = {sec[p]:g} s (< {limit:g} s)"
-                                                  for p in pos], object))
-
-    # --- duplicates (same respondent id)
-    if idc is not None and (config.rules.duplicate_identical.enabled or config.rules.duplicate_conflicting.enabled):
-        _duplicates(log, ids, live, x, g, units_canon, file_rows, idc)
-
-    # --- the result
-    logdf = log.frame(file_rows, ids)
-    log_pos = logdf.pop("_pos").to_numpy()
-    excluded = log.mask(n, "exclude")
-    flagged = log.mask(n, "flag") & ~excluded
-    fixed = log.mask(n, "fix") & ~excluded
-    rename = cmap.rename()
-    if not rename_standard:
-        keep_name = {c for c, t in rename.items() if t in (unit_column, id_column, duration_column)}
-        back = {rename[c]: c for c in keep_name}
-        rename = {c: t for c, t in rename.items() if c not in keep_name}
-        out = {back.get(k, k): v for k, v in out.items()}
-    data = df.rename(columns=rename)
-    for k, v in out.items():
-        data[k] = v
-    keep = ~excluded
-    attrs = {k: v for k, v in df.attrs.items() if k not in ("formulas",)}
-    data = data.loc[keep].reset_index(drop=True) if excluded.any() else data.reset_index(drop=True)
-    data.attrs.clear()
-    data.attrs.update(attrs)
-    data.attrs["file_rows"] = file_rows[keep]
-    data.attrs.update(rows_read=n, rows_excluded=int(excluded.sum()))
-    p_attrs = dict(attrs)
-    p_attrs.update(_group_ids=q.group_ids, _units=units_canon, _roles=roles, _n_columns=df.shape[1])
-    return Prepared(data=data, log=logdf, rows_read=n, rows_excluded=int(excluded.sum()),
-                    rows_flagged=int(flagged.sum()), rows_fixed=int(fixed.sum()), source=src, mapping=cmap,
-                    values=tuple(values), notes=tuple(notes), config=config, attrs=p_attrs, _groups=group_label,
-                    _pos=log_pos)
+    setup = Setup.load(q, rules=rules, mapping=mapping, aliases=aliases, unit_column=unit_column,
+                       id_column=id_column, duration_column=duration_column)
+    frame, prov = _read(source, setup.spec, sheet=sheet, header_rows=header_rows)
+    cmap = match_columns(q, frame, provenance=prov, spec=setup.spec, roles=setup.roles, aliases=setup.aliases,
+                         groups=setup.groups, spec_file=setup.spec_file)
+    check_mapping(setup, frame, cmap, strict=strict, source=prov.source)
+    table, log = Table.start(frame, prov, cmap, q), Log(setup.config)
+    for step in STEPS:
+        step(table, cmap, setup, log)
+    return _result(table, cmap, setup, log, rename_standard=rename_standard)
 
 
 def validate(q: Questionnaire, path: str | Path | pd.DataFrame, **kwargs) -> Prepared:
@@ -739,34 +776,33 @@ def validate(q: Questionnaire, path: str | Path | pd.DataFrame, **kwargs) -> Pre
     return prepare(q, path, **kwargs)
 
 
-def _shown_bad(u: Any, c: Coded) -> str:
-    s = show(u)
-    if c.status == "date":
-        return f"{s} (an Excel date or time)"
-    if c.status == "ambiguous":
-        return f"{s} (number and label disagree)"
-    return s
+def _read(source: str | Path | pd.DataFrame, spec: MappingSpec, *, sheet, header_rows) -> tuple[pd.DataFrame,
+                                                                                               Provenance]:
+    if isinstance(source, pd.DataFrame):
+        return source, Provenance.of(source)
+    return read_source(source, sheet=sheet if sheet is not None else spec.sheet,
+                       header_rows=header_rows if header_rows is not None else spec.header_rows)
 
 
-def _log_text_fixes(log: _Log, codes: np.ndarray, uniq: list, cleaned: list, live: np.ndarray, col: str) -> None:
-    for k, (u, c) in enumerate(zip(uniq, cleaned)):
-        text, trimmed, widened = c
-        if not (trimmed or widened) or not isinstance(u, str):
-            continue
-        log.add("full_width" if widened else "whitespace", _positions(codes, [k], live), col,
-                f"{u!r} -> {text!r}")
+def check_mapping(setup: Setup, frame: pd.DataFrame, cmap: ColumnMap, *, strict: bool, source: str) -> None:
+    """Refuse a file the steps cannot code: without the group column, an item or a ``required`` column (when
+    ``strict``), or with a column mapped onto the name of another column of the file."""
+    if strict:
+        _check_required(setup, frame, cmap, source)
+    clash = [m for m in cmap.matches if m.target in cmap.unmatched or m.target in cmap.ignored]
+    if clash:
+        m = clash[0]
+        raise InputError(f"column '{m.column}' is mapped to '{m.target}', but the file also has a column named "
+                         f"'{m.target}': map that one to another name (or null) in a mapping file",
+                         file=source, column=m.target)
 
 
-def _check_required(q: Questionnaire, df: pd.DataFrame, cmap: ColumnMap, config: QualityConfig, *, strict: bool,
-                    src: str) -> None:
-    if not strict:
-        return
+def _check_required(setup: Setup, frame: pd.DataFrame, cmap: ColumnMap, source: str) -> None:
+    q = setup.q
     targets = {m.target for m in cmap.matches}
-    missing = []
-    if q.groups.column not in targets:
-        missing.append(q.groups.column)
+    missing = [q.groups.column] if q.groups.column not in targets else []
     missing += list(cmap.missing_items)
-    missing += [c for c in config.required if c not in targets and c not in df.columns]
+    missing += [c for c in setup.config.required if c not in targets and c not in frame.columns]
     if not missing:
         return
     first = missing[0]
@@ -776,7 +812,7 @@ def _check_required(q: Questionnaire, df: pd.DataFrame, cmap: ColumnMap, config:
     elif first in cmap.suggestions:
         c, r = cmap.suggestions[first]
         why = f"closest column: '{c}' (similarity {r:.2f}) -- map it in a mapping file if it is this one"
-    elif df.shape[1] == 1:
+    elif frame.shape[1] == 1:
         why = "the file has a single column: is it delimited by something other than , ; tab or |?"
     else:
         why = "run `surveykit map` to see the columns found"
@@ -784,10 +820,40 @@ def _check_required(q: Questionnaire, df: pd.DataFrame, cmap: ColumnMap, config:
             f"item {first}" if first in cmap.missing_items else "a required column (rules: required)")
     more = f"; {len(missing) - 1} more missing: {', '.join(missing[1:6])}{', ...' if len(missing) > 6 else ''}" \
         if len(missing) > 1 else ""
-    raise InputError(f"no column '{first}' in the data ({what}); {why}{more}", file=src, column=first)
+    raise InputError(f"no column '{first}' in the data ({what}); {why}{more}", file=source, column=first)
 
 
-def _straight_lining(log: _Log, q: Questionnaire, items, x: np.ndarray, g: np.ndarray, known: np.ndarray,
+def _result(t: Table, cmap: ColumnMap, setup: Setup, log: Log, *, rename_standard: bool) -> Prepared:
+    """The kept rows, renamed and coded, with their provenance; the tidy log; the counts."""
+    n, prov = t.n, t.provenance
+    file_rows = np.asarray(prov.file_rows, dtype=np.int64)
+    logdf = log.frame(file_rows, t.ids)
+    log_pos = logdf.pop("_pos").to_numpy()
+    excluded = log.mask(n, "exclude")
+    rename, out = cmap.rename(), t.out
+    if not rename_standard:
+        r = setup.roles
+        keep_name = {c for c, target in rename.items() if target in (r.unit, r.respondent_id, r.duration)}
+        back = {rename[c]: c for c in keep_name}
+        rename = {c: target for c, target in rename.items() if c not in keep_name}
+        out = {back.get(k, k): v for k, v in out.items()}
+    data = t.frame.rename(columns=rename)
+    for k, v in out.items():
+        data[k] = v
+    keep = ~excluded
+    data = data.loc[keep].reset_index(drop=True) if excluded.any() else data.reset_index(drop=True)
+    data.attrs.clear()
+    data.attrs.update(prov.replace(formulas=None, file_rows=file_rows[keep]).to_attrs(), rows_read=n,
+                      rows_excluded=int(excluded.sum()))
+    return Prepared(data=data, log=logdf, rows_read=n, rows_excluded=int(excluded.sum()),
+                    rows_flagged=int((log.mask(n, "flag") & ~excluded).sum()),
+                    rows_fixed=int((log.mask(n, "fix") & ~excluded).sum()), source=prov.source, mapping=cmap,
+                    values=tuple(t.values), notes=tuple(t.notes), config=setup.config, provenance=prov,
+                    roles=setup.roles, group_ids=tuple(setup.q.group_ids), n_columns=t.frame.shape[1],
+                    _groups=t.group_label, _units=t.units, _pos=log_pos)
+
+
+def _straight_lining(log: Log, q: Questionnaire, items, x: np.ndarray, g: np.ndarray, known: np.ndarray,
                      col_of: dict, min_run: int) -> None:
     if not log.rules.straight_lining.enabled:
         return
@@ -820,7 +886,7 @@ def _straight_lining(log: _Log, q: Questionnaire, items, x: np.ndarray, g: np.nd
         log.add("straight_lining", rows[hit], "", np.array(vals, object))
 
 
-def _duplicates(log: _Log, ids: np.ndarray, live: np.ndarray, x: np.ndarray, g: np.ndarray, units: np.ndarray,
+def _duplicates(log: Log, ids: np.ndarray, live: np.ndarray, x: np.ndarray, g: np.ndarray, units: np.ndarray,
                 file_rows: np.ndarray, idc: str) -> None:
     cand = np.flatnonzero(live & (ids != ""))
     if not len(cand):
@@ -863,52 +929,8 @@ def refusal(p: Prepared) -> InputError | None:
     is_ex = (p.log["action"] == "exclude").to_numpy()
     ex = p.log[is_ex].assign(_pos=p._pos[is_ex])
     first = ex.iloc[0]
-    msg = _finding_text(first)
     by_rule = ex.drop_duplicates(["rule", "_pos"]).groupby("rule", sort=False).size()
     parts = ", ".join(f"{r} {k}" for r, k in by_rule.items())
-    col = first["column"] or None
-    return InputError(f"{msg}; {p.rows_excluded} of {p.rows_read} rows fail rules whose action is exclude "
-                      f"({parts}) -- see `surveykit validate --log`, or score with --on-invalid exclude",
-                      file=p.source, row=int(first["row"]), column=col)
-
-
-def _finding_text(r) -> str:
-    v = r["value"]
-    rule = r["rule"]
-    if rule == "not_a_number":
-        return f"'{v}' is not an answer code"
-    if rule == "out_of_scale":
-        return f"answer {v} is outside the scale"
-    if rule == "unknown_group":
-        return "blank group" if v == "" else f"unknown group '{v}'"
-    if rule == "unknown_unit":
-        return "blank unit" if v == "" else f"unknown unit '{v}'"
-    if rule == "empty_row":
-        return "empty row"
-    if rule == "no_answers":
-        return "no item answered"
-    info = RULE_INFO[rule]
-    return f"{info.en.lower()}" + (f": {v}" if v else "")
-
-
-# --- the report appendix ----------------------------------------------------------------------------------------
-def appendix_table(counts: pd.DataFrame, q: Questionnaire, lang: str = "zh") -> pd.DataFrame:
-    """Counts of :meth:`Prepared.counts` as a display table: one row per rule and action, one column per group
-    (labels in ``lang``) and a total. Aggregates only -- no row-level data."""
-    if counts.empty:
-        return pd.DataFrame()
-    t = counts.copy()
-    t["rule"] = t["rule"].map(lambda r: RULE_INFO[r].zh if lang == "zh" else RULE_INFO[r].en)
-    names = {"exclude": ("剔除", "excluded"), "flag": ("标记", "flagged"), "fix": ("修正", "fixed")}
-    t["action"] = t["action"].map(lambda a: names[a][0 if lang == "zh" else 1])
-    t["group"] = t["group"].map(lambda gid: q.group_label(gid, lang) if gid in q.group_ids
-                                else ("未识别" if lang == "zh" else "unknown"))
-    order = [q.group_label(g, lang) for g in q.group_ids] + ["未识别" if lang == "zh" else "unknown"]
-    wide = t.pivot_table(index=["rule", "action"], columns="group", values="rows", aggfunc="sum", fill_value=0,
-                         sort=False)
-    wide = wide[[g for g in order if g in wide.columns]]
-    wide[("合计" if lang == "zh" else "Total")] = wide.sum(axis=1)
-    wide = wide.reset_index()
-    wide.columns.name = None
-    return wide.rename(columns={"rule": "规则" if lang == "zh" else "Rule",
-                                "action": "处理" if lang == "zh" else "Action"})
+    return InputError(f"{finding_text(first['rule'], first['value'])}; {p.rows_excluded} of {p.rows_read} rows fail "
+                      f"rules whose action is exclude ({parts}) -- see `surveykit validate --log`, or score with "
+                      f"--on-invalid exclude", file=p.source, row=int(first["row"]), column=first["column"] or None)

@@ -16,9 +16,10 @@ from surveykit import Design, load_questionnaire, score
 from surveykit.cli import main
 from surveykit.errors import InputError, SpecError
 from surveykit.scoring import item_score_matrix
-from surveykit.quality import (COUNT_COLUMNS, DEFAULT_RULES, LOG_COLUMNS, RULE_INFO, QualityConfig, appendix_table,
-                               load_rules, refusal, validate)
+from surveykit.quality import (COUNT_COLUMNS, DEFAULT_RULES, LOG_COLUMNS, RULE_INFO, QualityConfig, load_rules,
+                               refusal, validate)
 from surveykit.quality import prepare as _prepare
+from surveykit.report.quality_text import appendix_table
 
 from .broken.catalogue import HEADER, ROWS, csv_text
 from .conftest import FIXTURES, demo_aliases_path

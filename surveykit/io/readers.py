@@ -1,7 +1,9 @@
 """Readers for survey exports: CSV (UTF-8, UTF-8 with BOM, UTF-16, GBK/GB18030), XLSX, SPSS .sav.
 
-Every reader returns a DataFrame whose ``attrs`` say where each row came from, so that any later message can name
-the file and the row as the user sees it (in Excel, in a text editor, in SPSS):
+Every reader says where each row came from, so that any later message can name the file and the row as the user
+sees it (in Excel, in a text editor, in SPSS): :func:`read_source` returns the table and a
+:class:`~surveykit.io.provenance.Provenance`; :func:`read_table` (and ``read_csv``/``read_xlsx``/``read_sav``)
+return the table with the same facts in its ``attrs``:
 
 * ``attrs["source"]``: the file path as given;
 * ``attrs["file_rows"]``: for each data row, its 1-based row number in the file -- header row(s) counted, the
@@ -25,19 +27,22 @@ around values, full-width digits, dates in answer columns) is the business of :m
 
 Problems (missing, empty, unreadable, truncated or ragged files, mixed encodings, duplicate column names, empty
 sheets, a header without data) raise :class:`~surveykit.errors.InputError` naming the file, row and column.
+Resources are bounded before the cells are read (:mod:`surveykit.io.limits`): a sheet's extent (rows x columns)
+and the number of columns of any file.
 
 XLSX engine: ``python-calamine`` (Rust) when installed -- it reads a 200,000-row export in seconds -- otherwise
-openpyxl in read-only mode (about 20 times slower). Formulas and merged header cells are read from the sheet's
-XML directly, identically for both engines.
+openpyxl in read-only mode (about 20 times slower). Formulas, merged header cells and the sheet's extent are read
+from the sheet's XML directly (:mod:`surveykit.io.sheetxml`), identically for both engines.
 """
 
 from __future__ import annotations
 
 import csv
-import html
 import io
+import os
 import re
 import zipfile
+from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -45,6 +50,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .limits import Limits, file_size
+from .provenance import Provenance
+from .sheetxml import HUGE, SheetScan, col_index, col_letters, scan_sheet
+
+__all__ = ["blank_rows", "col_index", "col_letters", "read_csv", "read_sav", "read_source", "read_table",
+           "read_xlsx"]
 
 DELIMITERS = ",;\t|"
 # cells read as missing in CSV: blank, and the usual "not available" spellings of R, Excel and databases
@@ -56,9 +67,11 @@ _PLAIN_NUMBER = r"[+-]?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?\.\d+"
 _PLAIN_RE = re.compile(_PLAIN_NUMBER)
 
 
-# --- entry point ---------------------------------------------------------------------------------------------
-def read_table(path: str | Path, *, sheet: str | int | None = None, header_rows: int | None = None) -> pd.DataFrame:
-    """Read a response or indicator table by its extension (.csv/.txt/.tsv, .xlsx/.xlsm, .sav).
+# --- entry points --------------------------------------------------------------------------------------------
+def read_source(path: str | Path, *, sheet: str | int | None = None, header_rows: int | None = None,
+                limits: Limits | None = None) -> tuple[pd.DataFrame, Provenance]:
+    """Read a response or indicator table by its extension (.csv/.txt/.tsv, .xlsx/.xlsm, .sav): the table and
+    where its rows came from.
 
     Parameters
     ----------
@@ -66,6 +79,8 @@ def read_table(path: str | Path, *, sheet: str | int | None = None, header_rows:
     sheet : XLSX only: a sheet name or 0-based index; default the first sheet.
     header_rows : number of header rows (default: 1 for CSV; for XLSX 1, or more when the top rows hold merged
         cells -- e.g. a merged question title above its sub-questions). Not used for .sav.
+    limits : the largest table read (default :meth:`Limits.from_env`: the defaults, or the environment's
+        ``SURVEYKIT_MAX_CELLS`` / ``SURVEYKIT_MAX_COLUMNS``).
     """
     path = Path(path)
     if not path.exists():
@@ -76,19 +91,55 @@ def read_table(path: str | Path, *, sheet: str | int | None = None, header_rows:
         raise InputError("the file is empty (0 bytes)", file=path)
     if header_rows is not None and not (1 <= int(header_rows) <= MAX_HEADER_ROWS):
         raise InputError(f"header rows must be between 1 and {MAX_HEADER_ROWS} (got {header_rows})", file=path)
+    limits = limits or Limits.from_env()
     ext = path.suffix.lower()
     if ext in (".csv", ".txt", ".tsv"):
-        return read_csv(path, header_rows=header_rows)
+        return _csv(path, header_rows, limits)
     if ext in (".xlsx", ".xlsm"):
-        return read_xlsx(path, sheet=sheet, header_rows=header_rows)
+        return _xlsx(path, sheet, header_rows, None, limits)
     if ext == ".sav":
-        return read_sav(path)
+        return _sav(path, limits)
     if ext == ".xls":
         if _calamine() is None:
             raise InputError("old Excel .xls files are read only with the python-calamine package; save the file "
                              "as .xlsx or CSV", file=path)
-        return read_xlsx(path, sheet=sheet, header_rows=header_rows)
+        return _xlsx(path, sheet, header_rows, None, limits)
     raise InputError(f"unknown file type '{ext}' (expected .csv, .xlsx or .sav)", file=path)
+
+
+def read_table(path: str | Path, *, sheet: str | int | None = None, header_rows: int | None = None,
+               limits: Limits | None = None) -> pd.DataFrame:
+    """:func:`read_source`, with the provenance in the table's ``attrs`` (see the module docstring)."""
+    df, prov = read_source(path, sheet=sheet, header_rows=header_rows, limits=limits)
+    return prov.attach(df)
+
+
+def read_csv(path: str | Path, *, header_rows: int | None = None, limits: Limits | None = None) -> pd.DataFrame:
+    """CSV with encoding (UTF-8, BOM, UTF-16, GBK, GB18030) and delimiter detection; CRLF line ends are fine.
+    The provenance is in ``attrs``."""
+    df, prov = _csv(Path(path), header_rows, limits or Limits.from_env())
+    return prov.attach(df)
+
+
+def read_xlsx(path: str | Path, *, sheet: str | int | None = None, header_rows: int | None = None,
+              engine: str | None = None, limits: Limits | None = None) -> pd.DataFrame:
+    """A sheet of an Excel workbook (the first, or ``sheet``); the provenance is in ``attrs``.
+
+    The header is the first non-blank row (a lone title cell above the header is skipped), plus the rows below
+    it that merged header cells span: a question title merged across its sub-questions makes the row below part
+    of the header, and a column's name joins its header cells with `` / `` (``attrs['header_parts']`` keeps the
+    pieces for matching). ``header_rows`` overrides the count. ``engine``: ``calamine`` or ``openpyxl`` (default:
+    calamine when installed).
+    """
+    df, prov = _xlsx(Path(path), sheet, header_rows, engine, limits or Limits.from_env())
+    return prov.attach(df)
+
+
+def read_sav(path: str | Path) -> pd.DataFrame:
+    """SPSS .sav via pyreadstat: codes as stored; value labels in ``attrs['value_labels']`` (used by mapping),
+    variable labels (often the question text) in ``attrs['column_labels']``; ``file_rows`` are case numbers."""
+    df, prov = _sav(Path(path))
+    return prov.attach(df)
 
 
 # --- CSV -----------------------------------------------------------------------------------------------------
@@ -182,19 +233,26 @@ def _delimiter(text: str) -> str:
     return best
 
 
-def read_csv(path: str | Path, *, header_rows: int | None = None) -> pd.DataFrame:
-    """CSV with encoding (UTF-8, BOM, UTF-16, GBK, GB18030) and delimiter detection; CRLF line ends are fine."""
-    path = Path(path)
+def _csv(path: Path, header_rows: int | None, limits: Limits) -> tuple[pd.DataFrame, Provenance]:
     text, encoding = _decode(path)
     if not text.strip():
         raise InputError("the file holds no data (only blanks)", file=path)
     delim = _delimiter(text)
+    rows, starts = _records(path, text, delim, limits)
+    df, prov = _frame(path, rows, starts, header_rows=header_rows or 1, kind="csv", na_tokens=True)
+    return df, prov.replace(encoding=encoding, delimiter=delim)
+
+
+def _records(path: Path, text: str, delim: str, limits: Limits) -> tuple[list[list[str]], list[int]]:
+    """The records of a CSV text and the line where each starts; a record wider than the column limit stops."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
     rows: list[list[str]] = []
     starts: list[int] = []
     line = 1
     try:
         for rec in reader:
+            if len(rec) > limits.max_columns:
+                limits.check_columns(len(rec), path, row=line)
             rows.append(rec)
             starts.append(line)
             line = reader.line_num + 1
@@ -204,16 +262,12 @@ def read_csv(path: str | Path, *, header_rows: int | None = None) -> pd.DataFram
             raise InputError("the file ends inside a quoted cell: it may be truncated, or a quote is not closed",
                              file=path, row=line) from None
         raise InputError(f"malformed CSV quoting ({msg})", file=path, row=line) from None
-    df = _frame(path, rows, starts, header_rows=header_rows or 1, kind="csv", na_tokens=True)
-    df.attrs.update(encoding=encoding, delimiter=delim)
-    return df
+    return rows, starts
 
 
 # --- XLSX ----------------------------------------------------------------------------------------------------
 def _calamine():
     """The python-calamine module, or None (not installed, or SURVEYKIT_XLSX_ENGINE=openpyxl)."""
-    import os
-
     if os.environ.get("SURVEYKIT_XLSX_ENGINE", "").lower() == "openpyxl":
         return None
     try:
@@ -223,37 +277,38 @@ def _calamine():
     return python_calamine
 
 
-def read_xlsx(path: str | Path, *, sheet: str | int | None = None, header_rows: int | None = None,
-              engine: str | None = None) -> pd.DataFrame:
-    """A sheet of an Excel workbook (the first, or ``sheet``).
-
-    The header is the first non-blank row (a lone title cell above the header is skipped), plus the rows below
-    it that merged header cells span: a question title merged across its sub-questions makes the row below part
-    of the header, and a column's name joins its header cells with `` / `` (``attrs['header_parts']`` keeps the
-    pieces for matching). ``header_rows`` overrides the count. ``engine``: ``calamine`` or ``openpyxl`` (default:
-    calamine when installed).
-    """
-    path = Path(path)
+def _xlsx(path: Path, sheet, header_rows: int | None, engine: str | None,
+          limits: Limits) -> tuple[pd.DataFrame, Provenance]:
     engine = engine or ("calamine" if _calamine() is not None else "openpyxl")
-    if path.suffix.lower() == ".xls":
+    xls = path.suffix.lower() == ".xls"  # bounded by its format (65,536 x 256): no XML to scan
+    if xls:
         engine = "calamine"
-    if engine == "calamine":
-        names, rows, row0, col0 = _calamine_rows(path, sheet)
-    elif engine == "openpyxl":
-        names, rows, row0, col0 = _openpyxl_rows(path, sheet)
-    else:
+    if engine not in ("calamine", "openpyxl"):
         raise ValueError(f"unknown engine {engine!r}")
-    sheet_name = _sheet_name(names, sheet, path)
-    formulas, merged = ({}, []) if path.suffix.lower() == ".xls" else _scan_sheet_xml(path, sheet_name)
+    book = _Book(path, engine)
+    try:
+        name = _sheet_name(book.names, sheet, path)
+        check = partial(_check_extent, limits, path, name)
+        scan = SheetScan() if xls else scan_sheet(path, name, check)
+        rows, row0, col0 = book.rows(name)
+    finally:
+        book.close()
     if not rows or not any(_has_value(v) for r in rows for v in r):
-        others = [n for n in names if n != sheet_name]
+        others = [n for n in book.names if n != name]
         hint = f" (other sheets: {', '.join(others)}; choose one with --sheet)" if others and sheet is None else ""
-        raise InputError(f"sheet '{sheet_name}' is empty{hint}", file=path)
+        raise InputError(f"sheet '{name}' is empty{hint}", file=path)
     starts = list(range(row0 + 1, row0 + 1 + len(rows)))
-    df = _frame(path, rows, starts, header_rows=header_rows, kind="xlsx", merged=merged, col0=col0,
-                formulas=formulas)
-    df.attrs.update(sheet=str(sheet_name), encoding="xlsx", engine=engine)
-    return df
+    df, prov = _frame(path, rows, starts, header_rows=header_rows, kind="xlsx", merged=scan.merged, col0=col0,
+                      formulas=scan.formulas)
+    return df, prov.replace(sheet=str(name), encoding="xlsx", engine=engine)
+
+
+def _check_extent(limits: Limits, path: Path, sheet: str, rows: int, columns: int) -> None:
+    if max(rows, columns) >= HUGE:
+        raise InputError(f"sheet '{sheet}' has a cell reference beyond the size of any worksheet (file of "
+                         f"{file_size(path)}): the file is damaged, or not what it claims to be", file=path)
+    corner = f"{col_letters(max(columns, 1) - 1)}{rows}"
+    limits.check_extent(rows, columns, path, where=f"sheet '{sheet}' reaches cell {corner}")
 
 
 def _sheet_name(names: list[str], sheet, path: Path) -> str:
@@ -275,158 +330,65 @@ def _unreadable(path: Path, exc: Exception) -> InputError:
     return InputError(f"not a readable Excel workbook{detail or ' (' + kind + ')'}", file=path)
 
 
-def _calamine_rows(path: Path, sheet) -> tuple[list[str], list[list], int, int]:
-    pc = _calamine()
-    if pc is None:
-        raise InputError("reading this file needs the python-calamine package", file=path)
-    try:
-        book = pc.CalamineWorkbook.from_path(str(path))
-        names = [m.name for m in book.sheets_metadata if str(m.typ).endswith("WorkSheet")] or list(book.sheet_names)
-        name = _sheet_name(names, sheet, path)
-        sh = book.get_sheet_by_name(name)
-        rows = sh.to_python(skip_empty_area=True)
-        start = sh.start or (0, 0)
-    except InputError:
-        raise
-    except Exception as exc:  # calamine raises its own error types for corrupt files
-        raise _unreadable(path, exc) from None
-    return names, rows, int(start[0]), int(start[1])
+class _Book:
+    """An open workbook (calamine or openpyxl): its sheet names, then the rows of one sheet. The engine's own
+    errors for a damaged file become an :class:`InputError`."""
 
+    def __init__(self, path: Path, engine: str):
+        self.path, self.engine = path, engine
+        try:
+            if engine == "calamine":
+                pc = _calamine()
+                if pc is None:
+                    raise InputError("reading this file needs the python-calamine package", file=path)
+                self.book = pc.CalamineWorkbook.from_path(str(path))
+                self.names = [m.name for m in self.book.sheets_metadata
+                              if str(m.typ).endswith("WorkSheet")] or list(self.book.sheet_names)
+            else:
+                import openpyxl  # the fallback engine: imported only when used
 
-def _openpyxl_rows(path: Path, sheet) -> tuple[list[str], list[list], int, int]:
-    import openpyxl
+                self.book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+                self.names = list(self.book.sheetnames)
+        except InputError:
+            raise
+        except Exception as exc:  # each engine raises its own error types for corrupt files
+            raise _unreadable(path, exc) from None
 
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for corrupt files
-        raise _unreadable(path, exc) from None
-    try:
-        names = list(book.sheetnames)
-        name = _sheet_name(names, sheet, path)
-        ws = book[name]
-        if not hasattr(ws, "iter_rows"):  # a chart sheet
-            raise InputError(f"sheet '{name}' holds no cells (a chart sheet?)", file=path)
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
-    except InputError:
-        raise
-    except Exception as exc:
-        raise _unreadable(path, exc) from None
-    finally:
-        book.close()
-    return names, rows, 0, 0
+    def rows(self, name: str) -> tuple[list[list], int, int]:
+        """The sheet's rows and the (row, column) of its first cell, 0-based."""
+        try:
+            if self.engine == "calamine":
+                sh = self.book.get_sheet_by_name(name)
+                start = sh.start or (0, 0)
+                return sh.to_python(skip_empty_area=True), int(start[0]), int(start[1])
+            ws = self.book[name]
+            if not hasattr(ws, "iter_rows"):  # a chart sheet
+                raise InputError(f"sheet '{name}' holds no cells (a chart sheet?)", file=self.path)
+            return [list(r) for r in ws.iter_rows(values_only=True)], 0, 0
+        except InputError:
+            raise
+        except Exception as exc:
+            raise _unreadable(self.path, exc) from None
 
-
-_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
-_FORMULA = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?f(?=[\s>/])([^>]*?)(/>|>(.*?)</(?:[A-Za-z_][\w.-]*:)?f>)', re.S)
-_MERGE = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?mergeCell\s[^>]*?ref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"')
-_CELL_START = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?c\s')
-
-
-def col_index(letters: str | bytes) -> int:
-    """0-based column index of Excel column letters (``A`` -> 0, ``AA`` -> 26)."""
-    if isinstance(letters, bytes):
-        letters = letters.decode()
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n - 1
-
-
-def col_letters(index: int) -> str:
-    """Excel column letters of a 0-based column index."""
-    s = ""
-    index += 1
-    while index:
-        index, r = divmod(index - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
-def _sheet_xml_path(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
-    import xml.etree.ElementTree as ET
-
-    try:
-        wb = ET.fromstring(zf.read("xl/workbook.xml"))
-        rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ET.ParseError):
-        return None
-    rid = None
-    for el in wb.iter():
-        if el.tag.endswith("}sheet") and el.get("name") == sheet_name:
-            rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
-    for el in rels.iter():
-        if el.tag.endswith("}Relationship") and el.get("Id") == rid:
-            target = el.get("Target", "")
-            return target.lstrip("/") if target.startswith("/") else "xl/" + target
-    return None
-
-
-def _scan_sheet_xml(path: Path, sheet_name: str) -> tuple[dict[tuple[int, int], str], list[tuple[int, int, int, int]]]:
-    """Formula cells ``{(row0, col0): '=...'}`` and merged ranges ``(r1, c1, r2, c2)`` (0-based) of a sheet.
-
-    Read straight from the sheet's XML in one streaming pass (a 200,000-row sheet: about a second): openpyxl's
-    read-only mode does not give merged ranges, and neither engine says which values come from formulas.
-    Chunks without a formula or merge tag are skipped with a byte search.
-    """
-    formulas: dict[tuple[int, int], str] = {}
-    merged: list[tuple[int, int, int, int]] = []
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
-        return formulas, merged
-    with zf:
-        member = _sheet_xml_path(zf, sheet_name)
-        if member is None or member not in zf.namelist():
-            return formulas, merged
-        keep, guard = 16384, 8192
-        tail = b""
-        start = 0
-        prefixed = None
-        with zf.open(member) as f:
-            while True:
-                chunk = f.read(1 << 23)
-                eof = not chunk
-                buf = tail + chunk
-                end = len(buf) if eof else max(len(buf) - guard, 0)
-                stop = len(buf) if eof else end + guard
-                if prefixed is None:  # elements written with a namespace prefix (<x:c>, <x:f>): rare, slower search
-                    prefixed = re.search(rb"<[A-Za-z_][\w.-]*:worksheet\b", buf[:4096]) is not None
-                if (buf.find(b"<f", start, stop) >= 0 or (prefixed and buf.find(b":f", start, stop) >= 0)
-                        or buf.find(b"mergeCell", start, stop) >= 0):
-                    for m in _FORMULA.finditer(buf, start, end + (0 if eof else guard)):
-                        if m.start() >= end:
-                            break
-                        cstart = max(buf.rfind(b"<c ", 0, m.start()), buf.rfind(b":c ", 0, m.start()))
-                        ref = _REF.search(buf, cstart, m.start()) if cstart >= 0 else None
-                        if ref is None:
-                            continue
-                        text = m.group(3)
-                        formula = ("=" + html.unescape(text.decode("utf-8", "replace"))) if text else "=(shared formula)"
-                        formulas[(int(ref.group(2)) - 1, col_index(ref.group(1)))] = formula
-                    for m in _MERGE.finditer(buf, start, end + (0 if eof else guard)):
-                        if m.start() >= end:
-                            break
-                        c1, r1 = col_index(m.group(1)), int(m.group(2)) - 1
-                        c2, r2 = (col_index(m.group(3)), int(m.group(4)) - 1) if m.group(3) else (c1, r1)
-                        merged.append((r1, c1, r2, c2))
-                if eof:
-                    break
-                tail = buf[-keep:] if len(buf) > keep else buf
-                start = end - (len(buf) - len(tail))
-    return formulas, merged
+    def close(self) -> None:
+        if self.engine == "openpyxl":
+            self.book.close()
 
 
 # --- SPSS ----------------------------------------------------------------------------------------------------
-def read_sav(path: str | Path) -> pd.DataFrame:
-    """SPSS .sav via pyreadstat: codes as stored; value labels in ``attrs['value_labels']`` (used by mapping),
-    variable labels (often the question text) in ``attrs['column_labels']``; ``file_rows`` are case numbers."""
-    path = Path(path)
+def _sav(path: Path, limits: Limits | None = None) -> tuple[pd.DataFrame, Provenance]:
     try:
         import pyreadstat
     except ImportError:  # pragma: no cover - pyreadstat is a dependency
         raise InputError("reading .sav needs the pyreadstat package", file=path) from None
     try:
+        _, head = pyreadstat.read_sav(str(path), metadataonly=True)
+        limits = limits or Limits.from_env()
+        limits.check_extent(max(head.number_rows or 0, 0), head.number_columns or 0, path,
+                            where="the .sav file is larger than the limit")
         df, meta = pyreadstat.read_sav(str(path))
+    except InputError:
+        raise
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"not a readable SPSS .sav file ({reason})", file=path) from None
@@ -436,13 +398,12 @@ def read_sav(path: str | Path) -> pd.DataFrame:
         raise InputError("the .sav file has variables but no cases (no data rows)", file=path)
     df.columns = [str(c) for c in df.columns]
     df = _integral_floats(df)
-    rows = np.arange(len(df), dtype=np.int64) + 1
-    empty = blank_rows(df)
-    df.attrs.update(source=str(path), file_rows=rows, encoding=meta.file_encoding or "sav",
-                    value_labels={str(k): dict(v) for k, v in (meta.variable_value_labels or {}).items()},
-                    column_labels={str(k): v for k, v in zip(meta.column_names, meta.column_labels) if v},
-                    empty_rows=int(empty.sum()), trailing_blank_rows=0, empty_rows_dropped=0)
-    return df
+    prov = Provenance(source=str(path), file_rows=np.arange(len(df), dtype=np.int64) + 1,
+                      encoding=meta.file_encoding or "sav",
+                      value_labels={str(k): dict(v) for k, v in (meta.variable_value_labels or {}).items()},
+                      column_labels={str(k): v for k, v in zip(meta.column_names, meta.column_labels) if v},
+                      empty_rows=int(blank_rows(df).sum()), trailing_blank_rows=0, empty_rows_dropped=0)
+    return df, prov
 
 
 # --- shared: header, blank rows, types -----------------------------------------------------------------------
@@ -514,57 +475,88 @@ def _cell_text(v: Any) -> str:
 
 def _frame(path: Path, rows: list[list], starts: list[int], *, header_rows: int | None, kind: str,
            merged: Sequence[tuple[int, int, int, int]] = (), col0: int = 0,
-           formulas: dict[tuple[int, int], str] | None = None, na_tokens: bool = False) -> pd.DataFrame:
-    """Header + data rows -> DataFrame with provenance attrs (shared by the CSV and XLSX readers)."""
-    n = len(rows)
+           formulas: dict[tuple[int, int], str] | None = None,
+           na_tokens: bool = False) -> tuple[pd.DataFrame, Provenance]:
+    """Header + data rows -> DataFrame and provenance (shared by the CSV and XLSX readers)."""
+    first, h = _header_at(path, rows, starts, header_rows, kind, merged, col0)
+    header, body, body_starts = rows[first:first + h], rows[first + h:], starts[first + h:]
+    header_at = list(starts[first:first + h])
+    width = _width(path, header, body, body_starts, kind)
+    grid = _header_grid(header, width, merged, header_at[0] - 1, col0)
+    names, keep_cols, parts_of = _column_names(grid, body, width, kind, col0)
+    _check_unique(path, names, keep_cols, header_at, kind, col0)
+    body, body_starts, trailing = _data_rows(path, body, body_starts, header_at)
+    df = _table(body, width, keep_cols, names, na_tokens)
+    formula_cells = _formula_cells(formulas or {}, body_starts, keep_cols, names, col0)
+    prov = Provenance(source=str(path), file_rows=np.asarray(body_starts, dtype=np.int64),
+                      header_rows=tuple(header_at), trailing_blank_rows=int(trailing), empty_rows_dropped=0,
+                      header_parts=parts_of or None, formulas=formula_cells or None,
+                      empty_rows=int(blank_rows(df).sum()))
+    return df, prov
+
+
+def _header_at(path: Path, rows: list[list], starts: list[int], header_rows: int | None, kind: str,
+               merged: Sequence[tuple[int, int, int, int]], col0: int) -> tuple[int, int]:
+    """(index of the first header row, number of header rows)."""
     nonblank = [any(_has_value(v) for v in r) for r in rows]
     if not any(nonblank):
         raise InputError("the file holds no data (only blanks)", file=path)
     first = nonblank.index(True)
     # a lone title cell above the real header (some platforms write the survey's name in A1)
-    if (kind == "xlsx" and header_rows is None and first + 1 < n
+    if (kind == "xlsx" and header_rows is None and first + 1 < len(rows)
             and sum(_has_value(v) for v in rows[first]) == 1
             and sum(_has_value(v) for v in rows[first + 1]) >= 3):
         first += 1
-    row0 = starts[0] - 1  # absolute 0-based row of rows[0]
-    h = header_rows if header_rows is not None else (
-        _header_block(rows, first, merged, row0, col0) if kind == "xlsx" else 1)
-    header = rows[first:first + h]
-    body = rows[first + h:]
-    body_starts = starts[first + h:]
+    if header_rows is not None:
+        return first, header_rows
+    return first, (_header_block(rows, first, merged, starts[0] - 1, col0) if kind == "xlsx" else 1)
+
+
+def _width(path: Path, header: list[list], body: list[list], body_starts: list[int], kind: str) -> int:
+    """The number of columns: the header's; extra cells must be blank (CSV), short rows are padded only if blank.
+    XLSX cells right of the header are kept (named by their column letter)."""
     width = max([len(r) for r in header] + [0])
-    # data rows: the header fixes the width; extra cells must be blank, short rows are padded only if blank
     for k, r in enumerate(body):
         if len(r) > width:
-            extra = r[width:]
-            if any(_has_value(v) for v in extra):
+            if any(_has_value(v) for v in r[width:]):
                 if kind == "csv":
                     raise InputError(f"{_n(len(r), 'field')} where the header has {width} (wrong delimiter or an "
                                      "unquoted comma?)", file=path, row=body_starts[k])
-                width = len(r)  # XLSX: cells right of the header: kept, named by their column letter
+                width = len(r)
         elif len(r) < width and kind == "csv" and any(_has_value(v) for v in r) and len(r) > 0:
             raise InputError(f"{_n(len(r), 'field')} where the header has {width} (the file may be truncated, or "
                              "this row uses another delimiter)", file=path, row=body_starts[k])
-    # header names, merged header cells filled in
+    return width
+
+
+def _header_grid(header: list[list], width: int, merged: Sequence[tuple[int, int, int, int]], top: int,
+                 col0: int) -> list[list[str]]:
+    """The header's texts, a merged cell's text repeated over the cells it spans (``top``: absolute row of the
+    first header row)."""
+    h = len(header)
     grid = [[_cell_text(r[j]) if j < len(r) else "" for j in range(width)] for r in header]
     for r1, c1, r2, c2 in merged:
-        for r in range(max(r1, row0 + first), min(r2, row0 + first + h - 1) + 1):
-            i = r - row0 - first
+        for r in range(max(r1, top), min(r2, top + h - 1) + 1):
+            i = r - top
             for c in range(max(c1, col0), min(c2, col0 + width - 1) + 1):
                 j = c - col0
                 if not grid[i][j]:
-                    grid[i][j] = grid[r1 - row0 - first][c1 - col0] if r1 - row0 - first >= 0 else grid[i][j]
+                    grid[i][j] = grid[r1 - top][c1 - col0] if r1 - top >= 0 else grid[i][j]
+    return grid
+
+
+def _column_names(grid: list[list[str]], body: list[list], width: int, kind: str,
+                  col0: int) -> tuple[list[str], list[int], dict[str, tuple[str, ...]]]:
+    """Names of the columns kept, their indices, and the header parts of names joined from several rows."""
     names: list[str] = []
-    parts_of: dict[str, tuple[str, ...]] = {}
     keep_cols: list[int] = []
+    parts_of: dict[str, tuple[str, ...]] = {}
     for j in range(width):
         parts: list[str] = []
-        for i in range(h):
-            t = grid[i][j]
-            if t and (not parts or parts[-1] != t):
-                parts.append(t)
-        has_data = any(j < len(r) and _has_value(r[j]) for r in body)
-        if not parts and not has_data:
+        for row in grid:
+            if row[j] and (not parts or parts[-1] != row[j]):
+                parts.append(row[j])
+        if not parts and not any(j < len(r) and _has_value(r[j]) for r in body):
             continue  # neither a header nor a value: not a column
         name = " / ".join(parts) if parts else (f"column {col_letters(col0 + j)}" if kind == "xlsx"
                                                  else f"column {j + 1}")
@@ -572,62 +564,65 @@ def _frame(path: Path, rows: list[list], starts: list[int], *, header_rows: int 
         keep_cols.append(j)
         if len(parts) > 1:
             parts_of[name] = tuple(parts)
-    header_row_numbers = list(starts[first:first + h])
+    return names, keep_cols, parts_of
+
+
+def _check_unique(path: Path, names: list[str], keep_cols: list[int], header_at: list[int], kind: str,
+                  col0: int) -> None:
     seen: dict[str, int] = {}
     for j, name in zip(keep_cols, names):
         if name in seen:
             where = (f"columns {col_letters(col0 + seen[name])} and {col_letters(col0 + j)}" if kind == "xlsx"
                      else f"columns {seen[name] + 1} and {j + 1}")
-            raise InputError(f"duplicate column name ({where})", file=path, row=header_row_numbers[-1], column=name)
+            raise InputError(f"duplicate column name ({where})", file=path, row=header_at[-1], column=name)
         seen[name] = j
+
+
+def _data_rows(path: Path, body: list[list], body_starts: list[int],
+               header_at: list[int]) -> tuple[list[list], list[int], int]:
+    """The data rows without the blank rows after the last one (Excel's used range and final newlines often run
+    past the last row: not data), their file rows, and how many were left off."""
     if not body:
-        raise InputError(f"the file has a header (row {header_row_numbers[0]}"
-                         f"{'-' + str(header_row_numbers[-1]) if h > 1 else ''}) but no data rows", file=path)
-    # trailing blank rows are not data (Excel's used range and final newlines often run past the last row)
+        raise InputError(f"the file has a header (row {header_at[0]}"
+                         f"{'-' + str(header_at[-1]) if len(header_at) > 1 else ''}) but no data rows", file=path)
     last = len(body)
     while last > 0 and not any(_has_value(v) for v in body[last - 1]):
         last -= 1
-    trailing = len(body) - last
     if last == 0:
-        raise InputError(f"the file has a header (row {header_row_numbers[0]}) but no data rows (only blank rows "
+        raise InputError(f"the file has a header (row {header_at[0]}) but no data rows (only blank rows "
                          "below it)", file=path)
-    body, body_starts = body[:last], body_starts[:last]
-    full = len(keep_cols) == width
+    return body[:last], body_starts[:last], len(body) - last
+
+
+def _table(body: list[list], width: int, keep_cols: list[int], names: list[str], na_tokens: bool) -> pd.DataFrame:
+    """The data rows as a table of typed columns, built at once (an export may have 20,000 columns: setting them
+    one by one would cost time in the square of their number)."""
     data = [((list(r) + [None] * (width - len(r))) if len(r) < width else (r if len(r) == width else r[:width]))
             for r in body]
-    df = pd.DataFrame(data, columns=range(width), dtype=object)
-    if not full:
-        df = df[keep_cols]
-    df.columns = names
+    grid = np.array(data, dtype=object).reshape(len(data), width)
+    if len(keep_cols) != width:
+        grid = grid[:, keep_cols]
     if na_tokens:
-        for c in df.columns:
-            arr = df[c].to_numpy(dtype=object)
-            na = df[c].isin(_NA_SET).to_numpy()
-            if na.any():
-                arr = arr.copy()
-                arr[na] = None
-                df[c] = pd.Series(arr, index=df.index, dtype=object)
-    df = _infer_types(df)
-    blank = blank_rows(df)
-    file_rows = np.asarray(body_starts, dtype=np.int64)
-    attrs: dict[str, Any] = dict(source=str(path), file_rows=file_rows, header_rows=header_row_numbers,
-                                 trailing_blank_rows=int(trailing), empty_rows_dropped=0)
-    if parts_of:
-        attrs["header_parts"] = parts_of
-    if formulas:
-        pos_of_row = {r: k for k, r in enumerate(body_starts)}
-        name_of_col = dict(zip(keep_cols, names))
-        f_attr = {}
-        for (r, c), text in formulas.items():
-            k = pos_of_row.get(r + 1)
-            name = name_of_col.get(c - col0)
-            if k is not None and name is not None:
-                f_attr[(k, name)] = text
-        if f_attr:
-            attrs["formulas"] = f_attr
-    attrs["empty_rows"] = int(blank.sum())
-    df.attrs.update(attrs)
-    return df
+        na = pd.DataFrame(grid, dtype=object).isin(_NA_SET).to_numpy()
+        if na.any():
+            grid[na] = None
+    return pd.DataFrame({name: _typed(grid[:, j]) for j, name in enumerate(names)})
+
+
+def _formula_cells(formulas: dict[tuple[int, int], str], body_starts: list[int], keep_cols: list[int],
+                   names: list[str], col0: int) -> dict[tuple[int, str], str]:
+    """Formula cells by (position among the data rows, column name)."""
+    if not formulas:
+        return {}
+    pos_of_row = {r: k for k, r in enumerate(body_starts)}
+    name_of_col = dict(zip(keep_cols, names))
+    out = {}
+    for (r, c), text in formulas.items():
+        k = pos_of_row.get(r + 1)
+        name = name_of_col.get(c - col0)
+        if k is not None and name is not None:
+            out[(k, name)] = text
+    return out
 
 
 def _integral_floats(df: pd.DataFrame) -> pd.DataFrame:
@@ -640,42 +635,30 @@ def _integral_floats(df: pd.DataFrame) -> pd.DataFrame:
             ok = ~np.isnan(v)
             if ok.any() and np.all(v[ok] == np.round(v[ok])) and np.all(np.abs(v[ok]) < 2**53):
                 out[c] = s.astype("int64") if ok.all() else s.astype("Int64")
-    if out:
-        attrs = dict(df.attrs)
-        df = df.assign(**out)
-        df.attrs.update(attrs)
-    return df
+    return df.assign(**out) if out else df
 
 
-def _infer_types(df: pd.DataFrame) -> pd.DataFrame:
-    """Columns of plain numbers (or numbers stored as text) become numeric; empty strings become missing;
-    everything else is left as read. A column is factorised (values looked at once each) only when its first
-    values do not already rule numbers out -- this runs on every column of a 200,000-row export."""
-    for c in list(df.columns):
-        s = df[c]
-        if s.dtype != object:
-            continue
-        arr = s.to_numpy(dtype=object)
-        empty = arr == ""
-        if empty.any():  # an empty cell (calamine reads it as '')
-            arr = arr.copy()
-            arr[empty] = None
-            s = pd.Series(arr, index=s.index, dtype=object)
-            df[c] = s
-        head = [v for v in arr[:200] if v is not None and not (isinstance(v, float) and v != v)]
-        if any(not _numberlike(v) for v in head):
-            continue
-        codes, uniq = pd.factorize(s, use_na_sentinel=True)
-        if len(uniq) == 0 or not all(_numberlike(u) for u in uniq):
-            continue
-        vu = np.array([float(u) for u in uniq], dtype=float)
-        x = np.where(codes >= 0, vu[np.maximum(codes, 0)], np.nan)
-        finite = ~np.isnan(x)
-        if finite.any() and np.all(x[finite] == np.round(x[finite])) and np.all(np.abs(x[finite]) < 2**53):
-            df[c] = pd.Series(x, index=s.index).astype("int64" if finite.all() else "Int64")
-        else:
-            df[c] = pd.Series(x, index=s.index)
-    return df
+def _typed(arr: np.ndarray) -> Any:
+    """A column of plain numbers (or numbers stored as text) becomes numeric (integers when every value is whole:
+    ``int64``, or ``Int64`` with blanks); empty strings become missing; anything else is left as read. The values
+    are factorised (looked at once each) only when the first ones do not already rule numbers out -- this runs on
+    every column of a 200,000-row export."""
+    arr = np.array(arr, dtype=object)
+    empty = arr == ""
+    if empty.any():  # an empty cell (calamine reads it as '')
+        arr[empty] = None
+    head = [v for v in arr[:200] if v is not None and not (isinstance(v, float) and v != v)]
+    if any(not _numberlike(v) for v in head):
+        return pd.Series(arr, dtype=object)  # object, as read (not pandas' string type)
+    codes, uniq = pd.factorize(arr, use_na_sentinel=True)
+    if len(uniq) == 0 or not all(_numberlike(u) for u in uniq):
+        return pd.Series(arr, dtype=object)
+    vu = np.array([float(u) for u in uniq], dtype=float)
+    x = np.where(codes >= 0, vu[np.maximum(codes, 0)], np.nan)
+    finite = ~np.isnan(x)
+    if finite.any() and np.all(x[finite] == np.round(x[finite])) and np.all(np.abs(x[finite]) < 2**53):
+        return x.astype(np.int64) if finite.all() else pd.array(x, dtype="Int64")
+    return x
 
 
 def _numberlike(v: Any) -> bool:

@@ -27,7 +27,7 @@ from .base import StoreView, finite, signed
 from .findings import find, load_recommendations, recommend
 from ..protection.scorecard import STATUS_TEXT, load_targets
 from .i18n import fmt
-from ..quality import appendix_table
+from .quality_text import appendix_table
 from ..analysis import quadrant_chart
 from .protection import indicator_table, scorecard_table, unit_sentences
 from .safe import escape
