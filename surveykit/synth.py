@@ -386,7 +386,19 @@ def _build_population(q: Questionnaire, year: int, seed: int, fr: _Frame) -> _Po
     asked_by_group = np.array([[g in q.item_groups(i) for i in q.items] for g in group_ids])  # (G, I)
     answered = asked_by_group[group]
 
-    # don't know: logit = A[group, item] - DK_AWARE * z_awareness
+    is_dk = _dont_know(q, fr, rng, group, latent, level, general, dims, answered)
+    dk_code = np.array([s.missing[0] if s.missing else 0 for s in scales], dtype=np.int32)
+    codes = np.where(is_dk, dk_code[None, :], codes)
+    codes[~answered] = 0
+    return _Population(street, unit, group, ownership, firm_size, right_type, profession, codes, answered,
+                       answered & ~is_dk)
+
+
+def _dont_know(q: Questionnaire, fr: _Frame, rng: np.random.Generator, group: np.ndarray, latent: np.ndarray,
+               level: np.ndarray, general: np.ndarray, dims: list[str], answered: np.ndarray) -> np.ndarray:
+    """Who answers "don't know" (rows x items): ``P = logistic(A[group, item] - DK_AWARE * z_awareness)``; only
+    items whose scale has a missing code, only where the item is asked."""
+    f32, n, group_ids = np.float32, len(group), q.group_ids
     aw = dims.index("awareness") if "awareness" in dims else None
     z_aw = ((latent[:, aw] - level[aw]) / SD_PERSON) if aw is not None else general
     dk_off = np.array([DK_GROUP.get(g, (0.0, 0.0))[0] for g in group_ids])
@@ -398,14 +410,9 @@ def _build_population(q: Questionnaire, year: int, seed: int, fr: _Frame) -> _Po
     np.exp(t, out=t)
     t += f32(1.0)
     np.reciprocal(t, out=t)                                       # P(don't know)
-    is_dk = rng.random((n, n_items), dtype=f32) < t
-    has_dk = np.array([bool(s.missing) for s in scales])
-    is_dk &= has_dk[None, :] & answered
-    dk_code = np.array([s.missing[0] if s.missing else 0 for s in scales], dtype=np.int32)
-    codes = np.where(is_dk, dk_code[None, :], codes)
-    codes[~answered] = 0
-    return _Population(street, unit, group, ownership, firm_size, right_type, profession, codes, answered,
-                       answered & ~is_dk)
+    is_dk = rng.random((n, len(q.items)), dtype=f32) < t
+    has_dk = np.array([bool(q.item_scale(i).missing) for i in q.items])
+    return is_dk & has_dk[None, :] & answered
 
 
 # --- the sample -------------------------------------------------------------------------------------
