@@ -42,7 +42,7 @@ def study(tmp_path):
     paths["responses_2026"].rename(tmp_path / "r.csv")
     write_margins(tmp_path / "population_2026.csv", tmp_path / "m.csv")
     (tmp_path / "units.csv").write_text("id,zh,en\na,甲区,A\nb,乙区,B\nc,丙区,C\n", encoding="utf-8")
-    (tmp_path / "rules.yaml").write_text("rules:\n  straight_lining: {action: flag}\n", encoding="utf-8")
+    (tmp_path / "rules.yaml").write_text("rules:\n  speeder: {action: flag}\n", encoding="utf-8")
     (tmp_path / "mapping.yaml").write_text("columns: {}\n", encoding="utf-8")
     (tmp_path / "aliases.yaml").write_text("units:\n  甲区: [甲]\n", encoding="utf-8")
     (tmp_path / "study.yaml").write_text(STUDY, encoding="utf-8")
@@ -73,7 +73,7 @@ def edit(path, old, new):
 CHANGES = {
     "responses": lambda d: edit(d / "r.csv", "\n2026-000001,", "\n2026-000001x,"),
     "questionnaire": lambda d: edit(d / "q.yaml", "weight: 0.6", "weight: 0.7"),
-    "quality rules": lambda d: edit(d / "rules.yaml", "{action: flag}", "{action: exclude}"),
+    "quality rules": lambda d: edit(d / "rules.yaml", "speeder: {action: flag}", "speeder: {action: exclude}"),
     "mapping": lambda d: append(d / "mapping.yaml", "answers: {很满意: 5}\n"),
     "aliases": lambda d: edit(d / "aliases.yaml", "[甲]", "[甲, 甲城]"),
     "units file": lambda d: edit(d / "units.csv", "a,甲区,A", "a,甲区,Alpha"),
@@ -91,7 +91,8 @@ CHANGES = {
 
 def change_margins(d):
     m = pd.read_csv(d / "m.csv")
-    m.loc[0, "total"] += 1
+    for var in m.variable.unique():                # one more person in a unit and in a group: totals still agree
+        m.loc[m.index[m.variable == var][0], "total"] += 1
     m.to_csv(d / "m.csv", index=False)
 
 
@@ -122,7 +123,8 @@ def test_the_shipped_defaults_are_inputs_too(study):
 
 
 def test_changed_rules_change_the_numbers_not_only_the_key(study):
-    """The issue's case: straight-liners flagged, then excluded -- the store must show the new counts."""
+    """The issue's case (straight-liners there, speeders here): flagged, then excluded -- the store must show the
+    new counts."""
     s = load_study(study / "study.yaml")
     workflow.ensure_results(s)
     before = read_manifest(s.results_dir, 2026)["inputs"]["responses"]
