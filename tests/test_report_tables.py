@@ -77,6 +77,8 @@ def test_first_level_table(store, unit):
         e, c = mine.loc[n], city.loc[n]
         if e.suppressed:
             assert (row["得分"], row["95%置信区间"], row["等级"], row["与全市差"]) == ("样本不足", "", "", "")
+        elif np.isnan(e.estimate):        # not computable (an item without answers in a group): a dash, no band
+            assert (row["得分"], row["95%置信区间"], row["等级"], row["与全市差"]) == ("–", "", "", "–")
         else:
             assert row["得分"] == f"{e.estimate:.2f}" and row["95%置信区间"] == f"{e.ci_low:.2f}–{e.ci_high:.2f}"
             assert row["等级"] == band(e.estimate) and row["与全市差"] == f"{e.estimate - c.estimate:+.2f}"
@@ -137,8 +139,8 @@ def test_the_missing_index_is_said_not_shown(store):
     r = DistrictReport(store["res"], 2026, "ji", "zh")
     s = load_results(store["res"], 2026).scores_unit
     idx = s[(s.unit == "ji") & (s.group == "all") & (s.node == "index")].iloc[0]
-    assert np.isnan(idx.estimate) and idx.suppressed
-    assert r.headline() == f"己区2026年样本量不足（{int(idx.n)} 人，少于 30 人），总体指数不予报告。"
+    assert np.isnan(idx.estimate) and not idx.suppressed      # 80 respondents, but q08 unanswered by professionals
+    assert r.headline() == "己区2026年满意度指数无法计算：至少一个题目在某一受访者群体中无人作答（各项得分见下文）。"
 
 
 def test_overview_tables(store):

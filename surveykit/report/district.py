@@ -85,6 +85,8 @@ class DistrictReport(StoreView):
         r, c = self._get(self.scores, "index"), self._get(self.city, "index")
         if r["suppressed"]:
             return self.p.md("headline.suppressed", unit=self.name, year=self.year, n=int(r["n"]), min_n=self.min_n)
+        if r["estimate"] != r["estimate"]:
+            return self.p.md("headline.missing", unit=self.name, year=self.year)
         parts = [self.p.md("headline", unit=self.name, year=self.year, score=fmt(r["estimate"]),
                            low=fmt(r["ci_low"]), high=fmt(r["ci_high"]), band=self._band(r), city=fmt(c["estimate"]))]
         rk = self._mine(self.store.ranks, "index")

@@ -48,6 +48,9 @@ TEXT: dict[str, dict[str, str]] = {
     "headline.suppressed": {"zh": "{unit}{year}年样本量不足（{n} 人，少于 {min_n} 人），总体指数不予报告。",
                             "en": "{unit} has too few respondents in {year} ({n}, fewer than {min_n}); "
                                   "the index is not reported."},
+    "headline.missing": {"zh": "{unit}{year}年满意度指数无法计算：至少一个题目在某一受访者群体中无人作答（各项得分见下文）。",
+                         "en": "The satisfaction index of {unit} in {year} cannot be computed: at least one item has no "
+                               "answer in one of the respondent groups (the scores that can be computed follow)."},
     "headline.rank": {"zh": "在{whole} {n_units} 个{kinds}中{rank}。", "en": "Among the {n_units} {kinds} of {whole} it ranks {rank}."},
     "headline.change": {"zh": "较上年（{prev} 分）变化 {change} 分，{verdict}。",
                         "en": "Compared with last year ({prev}) the change is {change}: {verdict}."},

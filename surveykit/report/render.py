@@ -271,7 +271,8 @@ def _index_row(p: Phrases, u: Unit, year: int, out: Path, idx, failed: set, q, l
         sup = bool(r["suppressed"])
         score = escape(p.t("suppressed")) if sup else fmt(r["estimate"])
         ci = "" if sup else f"{fmt(r['ci_low'])}–{fmt(r['ci_high'])}"
-        band = "" if sup else escape(q.band(r["estimate"]).label.get(lang))
+        b = None if sup else q.band(r["estimate"])          # None: the index could not be computed
+        band = "" if b is None else escape(b.label.get(lang))
         n = int(r["n"])
     return (f"<tr><td>{link}{marker}</td><td class='num'>{score}</td><td class='num'>{ci}</td><td>{band}</td>"
             f"<td class='num'>{n}</td></tr>")
