@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..io.writers import inert, protect_cells
 from ..units import UNITS, find_unit
 
 CATEGORIES = {
@@ -643,11 +644,12 @@ def write_case_table(path: str | Path, unit: str, year: int, period: str,
     if path.suffix.lower() == ".csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow([title, "", ""])
+        w.writerow([inert(title), "", ""])
         w.writerow(header)
         last = None
         for c, m, x in rows:
-            w.writerow(["" if c == last else c, m, "" if x is None else (int(x) if float(x).is_integer() else x)])
+            w.writerow([inert("" if c == last else c), inert(m),
+                        "" if x is None else (int(x) if float(x).is_integer() else x)])
             last = c
         path.write_text(buf.getvalue(), encoding="utf-8-sig")
         return path
@@ -675,5 +677,7 @@ def write_case_table(path: str | Path, unit: str, year: int, period: str,
         row[0].alignment = Alignment(vertical="center")
     ws.column_dimensions["A"].width = 32
     ws.column_dimensions["B"].width = 16
+    for row in ws.iter_rows():
+        protect_cells(row)
     wb.save(path)
     return path

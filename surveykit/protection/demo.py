@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..io.atomic import atomic_path, write_atomic
+from ..io.writers import write_csv
 from ..errors import InputError
 from ..units import UNITS
 from .cases import (ENFORCEMENT, case_records, check_case_tables, city_summary, derive_indicators,
@@ -159,7 +160,7 @@ def write_protection_demo(out_dir: str | Path, years=(2025, 2026), seed: int = D
         parts.append(df)
     values = pd.concat(parts, ignore_index=True)
     ind = out / "indicators.csv"
-    values.to_csv(ind, index=False, encoding="utf-8", float_format="%.10g")
+    write_csv(values, ind, float_format="%.10g")
     return {"cases": cases, "indicators": ind, "framework": DEFAULT_FRAMEWORK, "targets": DEFAULT_TARGETS}
 
 

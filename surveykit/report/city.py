@@ -16,6 +16,7 @@ from ..results import YearResults, load_results
 from ..spec.questionnaire import Questionnaire, load_questionnaire
 from ..units import UNITS, find_unit
 from .i18n import fmt, t
+from .suppression import previous_store, reportable
 
 
 class CityReport:
@@ -25,7 +26,9 @@ class CityReport:
         self.results = Path(results)
         self.year = int(year)
         self.lang = lang
-        self.store: YearResults = load_results(self.results, self.year)
+        # the analysis tables without the rows the reports suppress (surveykit.report.suppression)
+        self.store: YearResults = reportable(load_results(self.results, self.year),
+                                             previous_store(self.results, self.year))
         man = self.store.manifest
         self.q: Questionnaire = load_questionnaire(man["inputs"]["questionnaire"]["path"])
         self.col = man["unit_column"]
@@ -150,17 +153,30 @@ class CityReport:
 
     def protection_tables(self) -> dict[str, pd.DataFrame]:
         """Ranking with Monte Carlo rank bands and dimension scores, the sensitivity indices, the scorecard."""
-        from ..protection.report import dimension_table, scorecard_table, sobol_table
+        from ..protection.report import dimension_table, sobol_table
 
         p = self.protection
-        card = scorecard_table(p, None, self.lang)
-        unit_col, target_col, verdict_col = card.columns[0], card.columns[1], card.columns[-1]
-        wide = card.pivot(index=unit_col, columns=target_col, values=verdict_col)
-        wide = wide.reindex([u for u in card[unit_col].drop_duplicates()])[list(card[target_col].drop_duplicates())]
         return {"dimensions": dimension_table(p, self._framework(), self.lang),
-                "sobol": sobol_table(p, self.lang), "scorecard": wide.reset_index()}
+                "sobol": sobol_table(p, self.lang), "scorecard": scorecard_matrix(p, self.lang)}
 
     def protection_method(self) -> str:
         from ..protection.report import method_sentences
 
         return "\n\n".join(method_sentences(self.protection, self._framework(), self.lang))
+
+
+def scorecard_matrix(tables: dict, lang: str = "zh") -> pd.DataFrame:
+    """Units x targets: the status of every target for every unit (``tables["scorecard"]``, the store's), keyed on
+    unit and target ids -- two targets may share a label -- and then named by unit names and target labels."""
+    from ..protection.report import scorecard_table
+
+    card = scorecard_table(tables, None, lang)  # one row per row of tables["scorecard"], in its order
+    unit_col, target_col, verdict_col = card.columns[0], card.columns[1], card.columns[-1]
+    ids = tables["scorecard"][["unit", "target"]].to_numpy()
+    wide = card.assign(_u=ids[:, 0], _t=ids[:, 1]).pivot(index="_u", columns="_t", values=verdict_col)
+    units, targets = list(dict.fromkeys(ids[:, 0])), list(dict.fromkeys(ids[:, 1]))
+    wide = wide.reindex(index=units, columns=targets)
+    unit_name, target_label = dict(zip(ids[:, 0], card[unit_col])), dict(zip(ids[:, 1], card[target_col]))
+    wide.index = pd.Index([unit_name[u] for u in units], name=unit_col)
+    wide.columns = [target_label[t] for t in targets]
+    return wide.reset_index()

@@ -18,6 +18,7 @@ from ..results import YearResults, load_results
 from ..spec.questionnaire import Questionnaire, load_questionnaire
 from ..units import Unit, find_unit
 from .i18n import fmt, t
+from .suppression import previous_store, reportable
 
 
 class DistrictReport:
@@ -37,7 +38,8 @@ class DistrictReport:
         self.year = int(year)
         self.lang = lang
         self.store_dir = Path(results)
-        self.store: YearResults = load_results(results, self.year)
+        # the analysis tables without the rows the reports suppress (surveykit.report.suppression)
+        self.store: YearResults = reportable(load_results(results, self.year), previous_store(results, self.year))
         man = self.store.manifest
         self.q: Questionnaire = load_questionnaire(man["inputs"]["questionnaire"]["path"])
         self.min_n = int(man["min_n"])
@@ -205,8 +207,9 @@ class DistrictReport:
 
         d = self.store.drivers
         d = d[d.level == 1].copy()
-        perf = self.scores[(self.scores.group == "all")].set_index("node")["estimate"]
-        d["performance"] = d.node.map(perf)
+        s = self.scores[(self.scores.group == "all") & ~self.scores.suppressed.astype(bool)]
+        d["performance"] = d.node.map(s.set_index("node")["estimate"])
+        d = d[d["performance"].notna()]  # a suppressed score is not drawn
         d["performance_mean"] = d["performance"].mean()
         hi_i, hi_p = d.importance >= d.importance_mean, d.performance >= d.performance_mean
         d["quadrant"] = np.select([hi_i & ~hi_p, hi_i & hi_p, ~hi_i & ~hi_p],
@@ -223,9 +226,11 @@ class DistrictReport:
                              t("col.quadrant", L): d.quadrant_label})
 
     def drivers_chart(self):
+        """The quadrant chart, or None when every first-level score of the unit is suppressed."""
         from ..analysis import quadrant_chart
 
-        return quadrant_chart(self.drivers_data(), title=t("chart.quadrant.title", self.lang), lang=self.lang)
+        d = self.drivers_data()
+        return quadrant_chart(d, title=t("chart.quadrant.title", self.lang), lang=self.lang) if len(d) else None
 
     @cached_property
     def findings(self) -> pd.DataFrame:

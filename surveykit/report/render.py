@@ -8,14 +8,27 @@
 * A failing unit does not stop the others; it is retried once (kernels occasionally fail to start), then
   reported in the summary and the run's exit status.
 * Every file is written atomically (temporary file, then rename); each run writes ``<out>/<year>/manifest.json``.
+* Each notebook runs in its own kernel, stopped as soon as the notebook is done; its connection file and sockets
+  live in a temporary folder of the run, removed at the end.
+* Interrupted (Ctrl-C, or SIGTERM through the command line), the run stops every worker and kernel at once,
+  removes their half-written files and temporary folder, and writes the run manifest with ``"interrupted": true``
+  and the units it rendered; then the interruption goes on (:class:`KeyboardInterrupt`).
+* The report folder must not be the results store's folder or inside it (it would overwrite the store), nor hold
+  an input file where a report goes; ``<out>/index.html`` links the reports of every year in the folder.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
 import sys
+import tempfile
+import threading
 import time
 import traceback
+from contextlib import contextmanager
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -50,10 +63,12 @@ class RenderSummary:
     seconds: float = 0.0
     index: str | None = None
     workbook: str | None = None
+    interrupted: bool = False
+    not_rendered: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(o.ok for o in self.outcomes)
+        return not self.interrupted and all(o.ok for o in self.outcomes)
 
     def text(self) -> str:
         good = [o for o in self.outcomes if o.ok]
@@ -63,6 +78,8 @@ class RenderSummary:
                  + (f"; tables: {self.workbook}" if self.workbook else "")]
         for o in bad:
             lines.append(f"  FAILED {o.unit} after {o.attempts} attempt(s): {o.error}")
+        if self.interrupted:
+            lines.append(f"  INTERRUPTED: not rendered: {', '.join(self.not_rendered) or '-'}")
         return "\n".join(lines)
 
 
@@ -99,26 +116,13 @@ def validate_parameters(study: Study, year, lang, districts) -> tuple[int, str, 
 
 def render_unit(notebook: str, params: dict, out_html: str, attempts: int = 2, name: str | None = None) -> Outcome:
     """Execute the report notebook for one unit and write its HTML; runs in a worker process."""
-    import papermill as pm
-
     from .html import external_references, notebook_to_html, write_atomic
-
-    import tempfile
-
-    from jupyter_client.manager import KernelManager
 
     t0 = time.perf_counter()
     error = None
     for attempt in range(1, attempts + 1):
         try:
-            # a private kernel over Unix sockets in a temporary folder: parallel kernels cannot collide on ports,
-            # and nothing listens on the network
-            with tempfile.TemporaryDirectory(prefix="sk-kernel-") as sockets:
-                km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "k"))
-                nb = pm.execute_notebook(notebook, None, parameters=params, kernel_name="python3",
-                                         progress_bar=False, log_output=False, report_mode=True,
-                                         cwd=str(Path(notebook).parent), km=km,
-                                         extra_arguments=["--IPKernelApp.log_level=ERROR"])
+            nb = _execute(notebook, params)
             html = notebook_to_html(nb, lang=params["lang"])
             ext = external_references(html)
             if ext:
@@ -132,6 +136,81 @@ def render_unit(notebook: str, params: dict, out_html: str, attempts: int = 2, n
                 lines = [ln for ln in traceback.format_exception_only(type(exc), exc)[-1].splitlines() if ln.strip()]
                 error = (lines[-1] if lines else type(exc).__name__)[:300]
     return Outcome(name or params["district"], False, None, time.perf_counter() - t0, attempts, error)
+
+
+def _execute(notebook: str, params: dict):
+    """Run ``notebook`` in a private kernel over Unix sockets (parallel kernels cannot collide on ports, nothing
+    listens on the network) whose connection file and sockets are in a temporary folder; the kernel is stopped
+    and the folder removed when the notebook ends, however it ends."""
+    import papermill as pm
+    from jupyter_client.manager import KernelManager
+
+    with tempfile.TemporaryDirectory(prefix="sk-kernel-") as tmp:
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(tmp) / "k"),
+                           connection_file=str(Path(tmp) / "kernel.json"))
+        try:
+            return pm.execute_notebook(notebook, None, parameters=params, kernel_name="python3", progress_bar=False,
+                                       log_output=False, report_mode=True, cwd=str(Path(notebook).parent), km=km,
+                                       extra_arguments=["--IPKernelApp.log_level=ERROR",
+                                                        "--HistoryManager.enabled=False"])
+        finally:  # papermill leaves a kernel it did not create running: stop it here
+            try:
+                if km.has_kernel:
+                    km.shutdown_kernel(now=True)
+            finally:
+                km.cleanup_resources()
+
+
+def _worker_init(tmp_root: str) -> None:
+    """In each worker process: temporary files (and the kernels') go to the run's folder; Ctrl-C is left to the
+    main process, which stops the workers; a worker whose main process died stops itself."""
+    os.environ["TMPDIR"] = tmp_root
+    tempfile.tempdir = tmp_root
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        _kill(_descendants(os.getpid()))
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="sk-parent-watch").start()
+
+
+def _descendants(pid: int) -> list:
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _kill(procs: list, timeout: float = 3.0) -> list:
+    """SIGKILL ``procs`` and wait until they are gone (a zombie left to be reaped counts as gone); returns those
+    still running after ``timeout`` seconds."""
+    import psutil
+
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    deadline = time.monotonic() + timeout
+    alive = list(procs)
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in psutil.wait_procs(alive, timeout=0.05)[1] if _running(p)]
+    return alive
+
+
+def _running(p) -> bool:
+    import psutil
+
+    try:
+        return p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path | str = "reports", jobs: int = 2,
@@ -148,8 +227,11 @@ def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path 
     nb_path = Path(notebook or NOTEBOOK)
     if not nb_path.exists():
         raise InputError("report notebook not found", file=nb_path)
-    out = Path(out).resolve()
-    (out / str(year)).mkdir(parents=True, exist_ok=True)
+    out = check_report_folder(study, out, year)
+    try:
+        (out / str(year)).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the report folder ({exc.strerror})", file=out / str(year)) from None
     summary = RenderSummary(year=year, lang=lang)
     t0 = time.perf_counter()
     jobs_list = []
@@ -159,36 +241,142 @@ def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path 
     for u in units:
         params = {"year": year, "district": u.slug, "lang": lang, "results": str(results)}
         jobs_list.append((str(nb_path), params, str(out / str(year) / f"{u.slug}.html")))
+    _run_jobs(jobs_list, summary, executor, jobs, progress, study, out / str(year), t0)
+    summary.index = str(write_index(study, year, lang, out, summary))
+    from ..results import load_results
+    from .suppression import previous_store
+    from .workbook import write_workbook
+
+    summary.workbook = str(write_workbook(load_results(study.results_dir, year),
+                                          out / str(year) / f"surveykit_tables_{year}.xlsx",
+                                          previous=previous_store(study.results_dir, year)))
+    summary.seconds = time.perf_counter() - t0
+    _write_run_manifest(out / str(year) / "manifest.json", study, summary)
+    return summary
+
+
+def _job_name(job: tuple) -> str:
+    return job[4] if len(job) > 4 else job[1]["district"]
+
+
+def _run_jobs(jobs_list: list, summary: RenderSummary, executor: Executor | None, jobs: int, progress: bool,
+              study: Study, folder: Path, t0: float) -> None:
+    """Run the notebooks (outcomes into ``summary``). Interrupted: stop the workers and kernels, remove their
+    half-written files, write the run manifest (``interrupted``, what was rendered), then re-raise."""
     own = executor is None
+    tmp_root = tempfile.mkdtemp(prefix="sk-render-") if own else None
+    before = {p.pid for p in _descendants(os.getpid())}
     if own:
-        executor = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(jobs_list))), mp_context=get_context("spawn"))
+        executor = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(jobs_list))), mp_context=get_context("spawn"),
+                                       initializer=_worker_init, initargs=(tmp_root,))
+    bar = None
     try:
         futures = [executor.submit(render_unit, *j) for j in jobs_list]
-        bar = None
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=len(futures), desc=f"reports {year}", unit="report", file=sys.stderr)
+            bar = tqdm(total=len(futures), desc=f"reports {summary.year}", unit="report", file=sys.stderr)
         for f in as_completed(futures):
             summary.outcomes.append(f.result())
             if bar:
                 bar.update(1)
+    except KeyboardInterrupt:
+        with _signals_held():
+            if own:
+                _stop_workers(executor, before, tmp_root)
+            _remove_partials(jobs_list)
+            done = {o.unit for o in summary.outcomes}
+            summary.interrupted = True
+            summary.not_rendered = [_job_name(j) for j in jobs_list if _job_name(j) not in done]
+            _sort_outcomes(summary)
+            summary.seconds = time.perf_counter() - t0
+            _write_run_manifest(folder / "manifest.json", study, summary)
+        raise
+    finally:
         if bar:
             bar.close()
-    finally:
-        if own:
-            executor.shutdown()
+        if own:  # (after workers were killed, joining the pool's threads can hang on Python 3.11: not waited for)
+            executor.shutdown(wait=not summary.interrupted, cancel_futures=True)
+            shutil.rmtree(tmp_root, ignore_errors=True)
+    _sort_outcomes(summary)
+
+
+def _sort_outcomes(summary: RenderSummary) -> None:
     order = {CITY: -1, **{u.slug: k for k, u in enumerate(UNITS)}}
     summary.outcomes.sort(key=lambda o: order.get(o.unit, 99))
-    summary.index = str(write_index(study, year, lang, out, summary))
-    from ..results import load_results
-    from .workbook import write_workbook
 
-    summary.workbook = str(write_workbook(load_results(study.results_dir, year),
-                                          out / str(year) / f"surveykit_tables_{year}.xlsx"))
-    summary.seconds = time.perf_counter() - t0
-    _write_run_manifest(out / str(year) / "manifest.json", study, summary)
-    return summary
+
+def _stop_workers(executor: Executor, before: set[int], tmp_root: str) -> None:
+    """Stop every worker process of this run and every kernel they started, at once (SIGKILL: a kernel holds
+    nothing to save, and the half-written files are removed by the caller)."""
+    import psutil
+
+    executor.shutdown(wait=False, cancel_futures=True)
+    _kill([p for p in _descendants(os.getpid()) if p.pid not in before and "resource_tracker" not in _cmdline(p)])
+    # a kernel started in the instant its worker was stopped is no longer our descendant: find it by its files
+    _kill([p for p in psutil.process_iter() if tmp_root in _cmdline(p)])
+
+
+def _cmdline(p) -> str:
+    import psutil
+
+    try:
+        return " ".join(p.cmdline())
+    except psutil.Error:
+        return ""
+
+
+def _remove_partials(jobs_list: list) -> None:
+    """The temporary files of the reports being written when the run stopped (see surveykit.io.atomic)."""
+    for j in jobs_list:
+        target = Path(j[2])
+        for tmp in target.parent.glob(f".{target.stem}.*{target.suffix}"):
+            tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _signals_held():
+    """Ignore a second Ctrl-C / SIGTERM while an interruption is cleaned up (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def study_inputs(study: Study) -> list[Path]:
+    """Every input file (or folder) a study reads."""
+    rel = [study.questionnaire]
+    for ys in study.years.values():
+        rel += [ys.responses, ys.rake]
+    rel += [study.quality.rules, study.quality.mapping, study.quality.aliases]
+    if study.protection is not None:
+        p = study.protection
+        rel += [p.indicators, p.cases, p.framework, p.targets]
+    return [study.path(r) for r in rel if r]
+
+
+def check_report_folder(study: Study, out, year: int) -> Path:
+    """``out``, resolved; refused (:class:`InputError`) when it is the results store's folder or inside it, is a
+    file, lies under a file, cannot be written, or holds an input file where this run writes."""
+    from ..io.writers import check_output_path
+
+    out = check_output_path(out, folder=True)
+    res = study.results_dir.resolve()
+    if out == res or out.is_relative_to(res):
+        where = "the results store's folder" if out == res else "inside the results store's folder"
+        raise InputError(f"the report folder is {where} ({res}): the reports would overwrite the store; choose "
+                         "another --out", file=out)
+    for f in study_inputs(study):
+        r = f.resolve()
+        if r == out / "index.html" or r.parent == out / str(year):
+            raise InputError(f"the report folder holds an input file ({f}) where reports are written; choose "
+                             "another --out", file=out)
+    return out
 
 
 def _write_run_manifest(path: Path, study: Study, summary: RenderSummary) -> None:
@@ -200,28 +388,67 @@ def _write_run_manifest(path: Path, study: Study, summary: RenderSummary) -> Non
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seconds": round(summary.seconds, 2),
         "results": str(study.results_dir / str(summary.year)),
         "reports": [asdict(o) for o in summary.outcomes], "index": summary.index, "workbook": summary.workbook,
-        "ok": summary.ok,
+        "ok": summary.ok, "interrupted": summary.interrupted, "not_rendered": summary.not_rendered,
     }
     write_atomic(str(path), json.dumps(man, ensure_ascii=False, indent=2))
 
 
 def write_index(study: Study, year: int, lang: str, out: Path, summary: RenderSummary) -> Path:
-    """``<out>/index.html``: the city index and a link to every unit's report, in the report theme."""
+    """``<out>/index.html``: for every year with reports in ``out`` (newest first; earlier runs too), the city
+    index and a link to every unit's report, in the report theme."""
     import nbformat as nbf
 
-    from ..results import load_results
-    from ..spec.questionnaire import load_questionnaire
     from .html import notebook_to_html, write_atomic
+    from .i18n import t
+
+    years = sorted({year} | report_years(out), reverse=True)
+    title = t("index.title", lang, year=years[0])
+    cells = [nbf.v4.new_markdown_cell(f"# {title}\n\n{t('index.lead', lang)}")]
+    for y in years:
+        cells += _index_year(_year_store(study, y, out), y, lang, out, summary.outcomes if y == year else [])
+    nb = nbf.v4.new_notebook()
+    nb.cells = cells
+    html = notebook_to_html(nb, lang=lang, title=title)
+    path = out / "index.html"
+    write_atomic(str(path), html)
+    return path
+
+
+def report_years(out: Path) -> set[int]:
+    """The years that have reports in the folder ``out`` (sub-folders ``<year>`` holding HTML files)."""
+    if not out.is_dir():
+        return set()
+    return {int(p.name) for p in out.iterdir() if p.is_dir() and p.name.isdigit() and any(p.glob("[!.]*.html"))}
+
+
+def _year_store(study: Study, year: int, out: Path):
+    """The results store a year's reports in ``out`` were rendered from (its run manifest says), or None."""
+    from ..results import load_results
+
+    results = study.results_dir
+    try:
+        results = Path(json.loads((out / str(year) / "manifest.json").read_text(encoding="utf-8"))["results"]).parent
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    if not (results / str(year) / "manifest.json").exists():
+        return None
+    return load_results(results, year)
+
+
+def _index_year(store, year: int, lang: str, out: Path, outcomes: list[Outcome]) -> list:
+    """The index cells of one year: heading, city index, table of units (linked when their report exists)."""
+    import nbformat as nbf
+
+    from ..spec.questionnaire import load_questionnaire
     from .i18n import fmt, t
 
-    store = load_results(study.results_dir, year)
-    q = load_questionnaire(store.manifest["inputs"]["questionnaire"]["path"])
-    col = store.manifest["unit_column"]
-    su = store.scores_unit
-    idx = su[(su.node == "index") & (su.group == "all")].set_index(col)
-    city = store.scores_city
-    c = city[(city.node == "index") & (city.group == "all")].iloc[0]
-    done = {o.unit: o for o in summary.outcomes}
+    idx, c, q = None, None, None
+    if store is not None:
+        q = load_questionnaire(store.manifest["inputs"]["questionnaire"]["path"])
+        su, city = store.scores_unit, store.scores_city
+        idx = su[(su.node == "index") & (su.group == "all")].set_index(store.manifest["unit_column"])
+        c = city[(city.node == "index") & (city.group == "all")].iloc[0]
+    done = {o.unit: o for o in outcomes}
 
     def esc(s: str) -> str:
         return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -234,7 +461,7 @@ def write_index(study: Study, year: int, lang: str, out: Path, summary: RenderSu
         exists = (out / str(year) / f"{u.slug}.html").exists()
         link = (f"{name} ({esc(t('index.failed', lang))})" if o and not o.ok else
                 f'<a href="{year}/{u.slug}.html">{name}</a>' if exists else name)
-        if u.zh in idx.index:
+        if idx is not None and u.zh in idx.index:
             r = idx.loc[u.zh]
             sup = bool(r["suppressed"])
             score = esc(t("suppressed", lang)) if sup else fmt(r["estimate"])
@@ -247,15 +474,9 @@ def write_index(study: Study, year: int, lang: str, out: Path, summary: RenderSu
                     f"<td class='num'>{n}</td></tr>")
     head = "".join(f"<th>{esc(t(k, lang))}</th>" for k in ("col.unit", "col.index", "col.ci", "col.band", "col.n"))
     table = f'<table class="sk-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-    nb = nbf.v4.new_notebook()
-    title = t("index.title", lang, year=year)
     city_link = (f"\n\n[{t('index.city_report', lang)}]({year}/{CITY}.html)"
                  if (out / str(year) / f"{CITY}.html").exists() and not (CITY in done and not done[CITY].ok) else "")
-    nb.cells = [nbf.v4.new_markdown_cell(f"# {title}\n\n{t('index.lead', lang)}\n\n"
-                                         + t("index.city", lang, score=fmt(c["estimate"]), low=fmt(c["ci_low"]),
-                                             high=fmt(c["ci_high"])) + city_link),
-                nbf.v4.new_code_cell("", outputs=[nbf.v4.new_output("display_data", data={"text/html": table})])]
-    html = notebook_to_html(nb, lang=lang, title=title)
-    path = out / "index.html"
-    write_atomic(str(path), html)
-    return path
+    lead = "" if c is None else t("index.city", lang, score=fmt(c["estimate"]), low=fmt(c["ci_low"]),
+                                  high=fmt(c["ci_high"]))
+    return [nbf.v4.new_markdown_cell(f"## {year}\n\n{lead}{city_link}"),
+            nbf.v4.new_code_cell("", outputs=[nbf.v4.new_output("display_data", data={"text/html": table})])]
