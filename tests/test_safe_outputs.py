@@ -282,6 +282,32 @@ def test_workbook_blanks_suppressed_cells_of_every_table(small, tmp_path):
     assert "fewer than 30 respondents" in readme["suppression"]
 
 
+def test_reports_show_no_number_of_a_suppressed_cell(small):
+    from surveykit.report.city import CityReport
+    from surveykit.report.district import DistrictReport
+
+    results = small["study"].results_dir
+    su = load_results(results, 2026).scores_unit
+    idx = su[(su.district == SMALL) & (su.group == "all") & (su.node == "index")].iloc[0]
+    assert idx.n == 3 and idx.suppressed and np.isfinite(idx.estimate)  # a number the reports must not show
+    hidden = f"{idx.estimate:.2f}"
+    r = DistrictReport(results, 2026, "jinshan", "zh")
+    assert "3 人，少于 30 人" in r.headline()
+    # every row of these tables rests on the unit's 1-3 respondents: none is shown
+    for table in ("change_table", "versus_rest_table", "gaps_table", "ownership_table", "dont_know_table",
+                  "drivers_table"):
+        assert len(getattr(r, table)()) == 0, (table, getattr(r, table)())
+    assert r.drivers_chart() is None
+    text = "\n".join(getattr(r, m)().to_string() for m in ("indicator_table", "group_table", "findings_table"))
+    assert hidden not in text and r.rank_label("index") == "–"
+    c = CityReport(results, 2026, "zh")
+    ranks, trend = c.rank_table(), c.trend_table().set_index("区")
+    assert SMALL not in ranks.iloc[:, 0].tolist() and hidden not in ranks.to_string()
+    assert trend.loc[SMALL, "2026"] == "–" and trend.loc[SMALL, "较上年变化"] == "–"
+    other = trend.drop(index=SMALL)
+    assert (other["2026"] != "–").all() and (other["较上年变化"] != "–").all()  # the other units keep theirs
+
+
 def test_workbook_without_the_previous_year_leaves_year_change_out(small, tmp_path):
     store = load_results(small["study"].results_dir, 2026)
     book = pd.read_excel(write_workbook(store, tmp_path / "t.xlsx"), sheet_name=None)
