@@ -145,8 +145,11 @@ def _execute(notebook: str, params: dict):
     import papermill as pm
     from jupyter_client.manager import KernelManager
 
-    with tempfile.TemporaryDirectory(prefix="sk-kernel-") as tmp:
-        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(tmp) / "k"),
+    with tempfile.TemporaryDirectory(prefix="k") as tmp:
+        # a Unix socket path has at most 107 bytes: under a very deep temporary folder, use loopback TCP instead
+        ipc = len(os.fsencode(tmp)) + len("/k-1") < 104
+        km = KernelManager(kernel_name="python3", transport="ipc" if ipc else "tcp",
+                           ip=str(Path(tmp) / "k") if ipc else "127.0.0.1",
                            connection_file=str(Path(tmp) / "kernel.json"))
         try:
             return pm.execute_notebook(notebook, None, parameters=params, kernel_name="python3", progress_bar=False,
@@ -264,7 +267,7 @@ def _run_jobs(jobs_list: list, summary: RenderSummary, executor: Executor | None
     """Run the notebooks (outcomes into ``summary``). Interrupted: stop the workers and kernels, remove their
     half-written files, write the run manifest (``interrupted``, what was rendered), then re-raise."""
     own = executor is None
-    tmp_root = tempfile.mkdtemp(prefix="sk-render-") if own else None
+    tmp_root = tempfile.mkdtemp(prefix="skr") if own else None  # short: kernels' socket paths are inside
     before = {p.pid for p in _descendants(os.getpid())}
     if own:
         executor = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(jobs_list))), mp_context=get_context("spawn"),
