@@ -6,7 +6,10 @@ Bad input ends with one line on stderr naming the file, row and column where kno
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -45,19 +48,25 @@ def _design(args, data: pd.DataFrame):
 
 
 def _write(df: pd.DataFrame, out: str) -> None:
-    if out == "-":
-        df.to_csv(sys.stdout, index=False, lineterminator="\n")
-    else:
-        path = Path(out)
-        if path.parent and not path.parent.exists():
-            raise InputError("the output folder does not exist", file=path.parent)
-        df.to_csv(path, index=False, encoding="utf-8")
+    """A result table as CSV (spreadsheet-safe, surveykit.io.writers) to a file or, for '-', standard output."""
+    from .io.writers import write_csv
+
+    path = write_csv(df, out)
+    if path is not None:
         print(f"wrote {len(df)} rows to {path}", file=sys.stderr)
+
+
+def _check_paths(outputs, inputs) -> None:
+    """Before any work: no output overwrites an input or another output, and every output can be written."""
+    from .io.writers import check_outputs
+
+    check_outputs(outputs, inputs)
 
 
 def cmd_estimate(args) -> int:
     from .io import read_table
 
+    _check_paths([args.out], [args.data, args.rake])
     data = read_table(args.data)
     d = _design(args, data)
     if args.stat == "proportion":
@@ -88,6 +97,7 @@ def cmd_score(args) -> int:
     from .scoring import score
     from .spec import load_questionnaire
 
+    _check_paths([args.out], [args.questionnaire, args.responses, args.rake])
     q = load_questionnaire(args.questionnaire)
     # the quality rules decide what is scored: rows failing an `exclude` rule are refused, or left out with a
     # summary on stderr (--on-invalid exclude); nothing is dropped silently
@@ -114,17 +124,20 @@ def _quality_inputs(args) -> dict:
                 id_column=args.id_column, sheet=args.sheet, header_rows=args.header_rows)
 
 
-def _write_log(log: pd.DataFrame, out: str) -> None:
-    """The row-level log: CSV in UTF-8 with a BOM (Excel then shows Chinese correctly), or .xlsx."""
-    path = Path(out)
-    if path.parent and not path.parent.exists():
-        raise InputError("the folder of the log does not exist", file=path.parent)
-    if path.suffix.lower() == ".xlsx":
-        if len(log) >= 1_048_575:
-            raise InputError(f"{len(log)} log rows do not fit in one Excel sheet; write a .csv log", file=path)
-        log.to_excel(path, index=False, sheet_name="log")
-    else:
-        log.to_csv(path, index=False, encoding="utf-8-sig")
+def _quality_files(args) -> list:
+    """The files `validate` and `map` read (the default rules and aliases included)."""
+    from .mapping import DEFAULT_ALIASES
+    from .quality import DEFAULT_RULES
+
+    return [args.questionnaire, args.responses, args.mapping, args.rules or DEFAULT_RULES,
+            args.aliases or DEFAULT_ALIASES]
+
+
+def _write_log(log: pd.DataFrame, out: str, bom: bool = True) -> None:
+    """A row-level log: CSV in UTF-8 with a BOM (Excel then shows Chinese correctly), or .xlsx; spreadsheet-safe."""
+    from .io.writers import write_table
+
+    path = write_table(log, out, sheet="log", bom=bom)
     print(f"wrote {len(log)} log rows to {path}", file=sys.stderr)
 
 
@@ -132,6 +145,7 @@ def cmd_validate(args) -> int:
     from .quality import prepare
     from .spec import load_questionnaire
 
+    _check_paths([args.log], _quality_files(args))
     q = load_questionnaire(args.questionnaire)
     p = prepare(q, args.responses, **_quality_inputs(args))
     print(p.summary())
@@ -145,6 +159,9 @@ def cmd_map(args) -> int:
     from .quality import prepare
     from .spec import load_questionnaire
 
+    _check_paths([args.out], _quality_files(args))
+    if args.out and Path(args.out).exists() and not args.force:
+        raise InputError("the file exists; pass --force to overwrite it", file=args.out)
     q = load_questionnaire(args.questionnaire)
     p = prepare(q, args.responses, strict=False, **_quality_inputs(args))
     print(p.describe_mapping(q))
@@ -153,17 +170,22 @@ def cmd_map(args) -> int:
         print(f"\n`surveykit validate` would keep {p.rows_kept} of {p.rows_read} rows "
               f"({p.rows_excluded} excluded, {p.rows_flagged} flagged).")
     if args.out:
+        from .io.atomic import write_atomic
+
         path = Path(args.out)
         if path.exists() and not args.force:
             raise InputError("the file exists; pass --force to overwrite it", file=path)
-        path.write_text(mapping_yaml(p.mapping, p.provenance), encoding="utf-8")
+        try:
+            write_atomic(path, mapping_yaml(p.mapping, p.provenance))
+        except OSError as exc:
+            raise InputError(f"cannot write the file ({exc.strerror})", file=path) from None
         print(f"wrote the proposed mapping to {path}", file=sys.stderr)
     return 0 if complete else 1
 
 
 def cmd_demo(args) -> int:
     from .demo.study import write_demo_study
-    from .report.render import render_reports
+    from .report.render import check_report_folder, render_reports
     from .spec.study import load_study
     from .workflow import ensure_results
 
@@ -171,6 +193,7 @@ def cmd_demo(args) -> int:
     print(f"generating demo data for {', '.join(map(str, years))} in {args.data}/ ...", file=sys.stderr)
     study = load_study(write_demo_study(Path(args.data), years=years, seed=args.seed,
                                         questionnaire=args.questionnaire))
+    check_report_folder(study, args.out, max(years))
     print("computing the results store ...", file=sys.stderr)
     ensure_results(study)
     summary = render_reports(study, year=max(years), districts="all", lang=args.lang, out=Path(args.out),
@@ -190,7 +213,7 @@ def cmd_init(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report.render import render_reports
+    from .report.render import check_report_folder, render_reports
     from .spec.study import load_study
     from .workflow import ensure_results
 
@@ -198,6 +221,7 @@ def cmd_report(args) -> int:
     if args.year not in study.years:
         raise InputError(f"year {args.year} is not in the study (years: {', '.join(map(str, study.years))})",
                          file=args.study)
+    check_report_folder(study, args.out, args.year)
     ensure_results(study, recompute=args.recompute)
     summary = render_reports(study, year=args.year, districts=args.district, lang=args.lang, out=Path(args.out),
                              jobs=args.jobs, progress=not args.quiet)
@@ -222,10 +246,15 @@ def cmd_composite(args) -> int:
     from .protection.framework import load_framework
     from .protection.pipeline import build_composite
 
+    _check_paths([args.out, args.steps, args.changes, args.uncertainty,
+                  args.sobol, args.scorecard], [args.framework, *args.indicators, args.targets, args.survey])
     fw = load_framework(args.framework)
-    values = _read_values(args.indicators)
     if args.scorecard and not args.targets:
         raise InputError("--scorecard needs --targets TARGETS.yaml")
+    from .protection.scorecard import evaluate_targets, load_targets
+
+    tg = load_targets(args.targets) if args.targets else None  # a bad targets file is refused before any work
+    values = _read_values(args.indicators)
     r = build_composite(fw, values, args.year, impute=args.impute, treat=args.treat, normalise=args.normalise,
                         weights=args.weights, aggregate=args.aggregate)
     for st in r.steps.itertuples():
@@ -250,9 +279,7 @@ def cmd_composite(args) -> int:
             _write(ua.sobol, args.sobol)
     if args.targets:
         from .io import read_table
-        from .protection.scorecard import evaluate_targets, load_targets
 
-        tg = load_targets(args.targets)
         survey = None
         if args.survey:
             survey = read_table(args.survey)
@@ -274,26 +301,26 @@ def cmd_composite(args) -> int:
 def cmd_cases_validate(args) -> int:
     from .protection.cases import check_case_tables, read_case_tables
 
+    _check_paths([args.log], args.files)
     tables = read_case_tables(args.files, unit=args.unit, year=args.year, period=args.period)
     check = check_case_tables(tables)
     print(check.summary(), file=sys.stderr)
     if args.log:
-        check.log.to_csv(args.log, index=False, encoding="utf-8")
-        print(f"wrote {len(check.log)} log rows to {args.log}", file=sys.stderr)
+        _write_log(check.log, args.log, bom=False)
     return 0 if check.ok else 1
 
 
 def cmd_cases_compile(args) -> int:
     from .protection.cases import compile_cases, read_case_tables
 
+    _check_paths([args.summary, args.out], [*args.files, args.entities])
     tables = read_case_tables(args.files, unit=args.unit, year=args.year, period=None)
     entities = _read_values([args.entities]) if args.entities else None
     summary, indicators = compile_cases(tables, entities, period=args.period)
     if args.summary:
-        path = Path(args.summary)
-        if path.parent and not path.parent.exists():
-            raise InputError("the output folder does not exist", file=path.parent)
-        summary.to_csv(path, index=False, encoding="utf-8-sig")  # opened in Excel by people: BOM for Chinese
+        from .io.writers import write_table
+
+        path = write_table(summary, args.summary, sheet="summary")  # opened in Excel by people: BOM for Chinese
         print(f"wrote the city summary ({len(summary)} rows) to {path}", file=sys.stderr)
     _write(indicators, args.out)
     return 0
@@ -480,22 +507,50 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that running work stops and cleans up (e.g. the report workers)."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _exit_soon(code: int, seconds: float = 3.0) -> None:
+    """After an interruption the work is stopped and cleaned up; should the interpreter's own shutdown then hang
+    (joining a process pool's threads after its workers were killed can, on Python 3.11), end the process."""
+    def hard_exit():
+        sys.stderr.flush()
+        os._exit(code)
+
+    timer = threading.Timer(seconds, hard_exit)
+    timer.daemon = True
+    timer.start()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed one line of usage error; keep its status (2)
         return int(exc.code or 0)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     try:
         return args.fn(args)
     except InputError as exc:
         print(f"surveykit: error: {exc.one_line()}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("surveykit: interrupted", file=sys.stderr)
-        return 130
+        code = 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+        if argv is None:  # the program itself (not a caller in Python): make sure it ends
+            _exit_soon(code)
+        return code
     except BrokenPipeError:
         return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -91,6 +91,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .io.writers import write_csv
 from .spec.questionnaire import Questionnaire
 from .demo import UNITS as DEMO_UNITS  # the demo's reporting units (default strata)
 from .units import Unit
@@ -661,7 +662,7 @@ def write_demo(q: Questionnaire, out_dir: Path, *, years=(2025, 2026), seed: int
         for stem, frame in ((f"responses_{year}", s.responses), (f"truth_items_{year}", s.truth_items),
                             (f"truth_scores_{year}", truth), (f"population_{year}", s.population_counts)):
             path = out_dir / f"{stem}.csv"
-            frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+            write_csv(frame, path, bom=True)
             paths[stem] = path
     return paths
 

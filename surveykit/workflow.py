@@ -419,7 +419,7 @@ def protection_values(study: Study, year: int, units: UnitSet) -> tuple[pd.DataF
     parts, summary = [values], pd.DataFrame()
     cases = [p for k, p in files.items() if k.startswith("cases/")]
     if cases:
-        tables = read_case_tables(cases)
+        tables = read_case_tables(cases, units=units)
         check = check_case_tables(tables)
         if not check.ok:
             raise check.first_error()

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..io.writers import write_csv
 from ..protection.cases import ENFORCEMENT, write_case_table
 from ..protection.values import CITY
 from . import DEMO_UNITS
@@ -142,5 +143,5 @@ def write_protection_demo(out_dir: str | Path, years=(2025, 2026), seed: int = D
         parts.append(df)
     values = pd.concat(parts, ignore_index=True)
     ind = out / "indicators.csv"
-    values.to_csv(ind, index=False, encoding="utf-8", float_format="%.10g")
+    write_csv(values, ind, float_format="%.10g")
     return {"cases": cases, "indicators": ind}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..io.writers import write_csv
 from ..resources import DEFAULT_QUESTIONNAIRE, default_file, demo_file
 from ..spec.questionnaire import load_questionnaire
 from ..synth import write_demo
@@ -62,7 +63,7 @@ def write_margins(population_csv: Path, out: Path, unit_column: str = "district"
     parts = [pop.groupby(col, sort=False)["count"].sum().reset_index()
              .rename(columns={col: "level", "count": "total"}).assign(variable=col)
              for col in (unit_column, "group")]
-    pd.concat(parts)[["variable", "level", "total"]].to_csv(out, index=False, encoding="utf-8")
+    write_csv(pd.concat(parts)[["variable", "level", "total"]], out)
     return out
 
 

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..demo import UNITS, find_unit
+from ..io.writers import inert, protect_cells
 
 CATEGORIES = {
     "counterfeit_patent": "假冒专利",
@@ -210,11 +210,12 @@ class CaseTable:
         return (hit[1], hit[2]) if hit else (None, None)
 
 
-def _meta_from_text(text: str) -> dict:
+def _meta_from_text(text: str, units=None) -> dict:
+    """Unit (one of ``units`` whose Chinese or English name the title holds), year and period from a title."""
     out = {}
-    for u in UNITS:
-        if u.zh in text:
-            out["unit"] = u.zh
+    for u in (units or ()):
+        if u.zh in text or (u.en != u.zh and u.en in text):
+            out["unit"] = u.id
             break
     m = re.search(r"(20\d{2})\s*年", text)
     if m:
@@ -226,16 +227,20 @@ def _meta_from_text(text: str) -> dict:
     return out
 
 
-def _meta_from_name(stem: str) -> dict:
+def _meta_from_name(stem: str, units=None) -> dict:
+    """Unit, year and period from a file name's tokens (``pudong_2025_H1``); without ``units`` the first token that
+    is neither a year nor a period names the unit as written."""
     out = {}
     for tok in re.split(r"[_\-\s.]+", stem):
-        u = find_unit(tok)
+        u = units.find(tok) if units is not None else None
         if u is not None:
-            out["unit"] = u.zh
+            out["unit"] = u.id
         elif re.fullmatch(r"20\d{2}", tok):
             out["year"] = int(tok)
         elif tok.upper() in ("H1", "FY") or tok in ("上半年", "全年"):
             out["period"] = {"上半年": "H1", "全年": "FY"}.get(tok, tok.upper())
+        elif units is None and tok and "unit" not in out:
+            out["unit"] = tok
     return out
 
 
@@ -252,14 +257,14 @@ def _header_index(grid: list[tuple[int, list]], path: Path) -> int:
                      "in `surveykit cases --help`", file=path)
 
 
-def _given_meta(path: Path, unit, year, period) -> dict:
-    """The unit, year and period the caller gave (checked and written as the tables write them)."""
+def _given_meta(path: Path, unit, year, period, units=None) -> dict:
+    """The unit, year and period the caller gave (checked against ``units`` when given, as their ids)."""
     given = {k: v for k, v in dict(unit=unit, year=year, period=period).items() if v is not None}
-    if "unit" in given:
-        u = find_unit(str(given["unit"]))
+    if "unit" in given and units is not None:
+        u = units.find(str(given["unit"]))
         if u is None:
-            raise InputError(f"unknown unit '{given['unit']}'", file=path)
-        given["unit"] = u.zh
+            raise InputError(f"unknown unit '{given['unit']}' (not one of the study's units)", file=path)
+        given["unit"] = u.id
     if "period" in given:
         p = str(given["period"]).upper()
         if p not in PERIODS:
@@ -268,9 +273,9 @@ def _given_meta(path: Path, unit, year, period) -> dict:
     return given
 
 
-def _table_meta(path: Path, title: str, given: dict) -> dict:
+def _table_meta(path: Path, title: str, given: dict, units=None) -> dict:
     """Unit, year and period from the title, the file name and the caller, which must agree."""
-    sources = [("the title", _meta_from_text(title)), ("the file name", _meta_from_name(path.stem)),
+    sources = [("the title", _meta_from_text(title, units)), ("the file name", _meta_from_name(path.stem, units)),
                ("the command", given)]
     meta = {}
     for key in ("unit", "year", "period"):
@@ -386,14 +391,15 @@ def _drop_inapplicable(records: pd.DataFrame, issue) -> pd.DataFrame:
 
 
 def read_case_table(path: str | Path, *, unit: str | None = None, year: int | None = None,
-                    period: str | None = None) -> CaseTable:
+                    period: str | None = None, units=None) -> CaseTable:
     """Read one case-statistics table (see the module docstring). Cell problems become ``issues``; a file
-    whose layout cannot be recognised, or whose unit/year/period cannot be determined, raises InputError."""
+    whose layout cannot be recognised, or whose unit/year/period cannot be determined, raises InputError.
+    ``units`` (a study's :class:`~surveykit.units.UnitSet`): recognise them in titles and file names, as ids."""
     path = Path(path)
     grid = _grid(path)
     head_k = _header_index(grid, path)
     title = " ".join(str(c) for _, cells in grid[:head_k] for c in cells if c is not None)
-    meta = _table_meta(path, title, _given_meta(path, unit, year, period))
+    meta = _table_meta(path, title, _given_meta(path, unit, year, period, units), units)
     lay = _layout(grid[head_k], path)
     issues: list[dict] = []
     f = str(path)
@@ -622,13 +628,11 @@ def derive_indicators(records: pd.DataFrame, entities: pd.DataFrame | None = Non
             d["admin_cases_per_10k"] = cases / n * 10000 if n and n > 0 else np.nan
         out += [dict(unit=u, year=int(y), indicator=k, value=round(float(x), 8)) for k, x in d.items()]
     df = pd.DataFrame(out, columns=["unit", "year", "indicator", "value"])
-    order = {x.zh: k for k, x in enumerate(UNITS)}
-    return df.sort_values(["year", "unit"], key=lambda s: s.map(order) if s.name == "unit" else s,
-                          kind="stable").reset_index(drop=True)
+    return df.sort_values("year", kind="stable").reset_index(drop=True)   # units in the order of the tables
 
 
 def city_summary(records: pd.DataFrame, period: str = "FY", lang: str = "zh") -> pd.DataFrame:
-    """The city summary table of one period: one row per unit and year plus the city total (全市合计), one
+    """The city summary table of one period: one row per unit and year plus the total (合计), one
     column per case type and item (``假冒专利/案件数（件）`` ...), and the ruling closing rate."""
     r = records[records.period == period].copy()
     if r.empty:
@@ -639,10 +643,9 @@ def city_summary(records: pd.DataFrame, period: str = "FY", lang: str = "zh") ->
     cols = list(dict.fromkeys(r.col))
     wide = r.pivot_table(index=["year", "unit"], columns="col", values="value", aggfunc="sum", sort=False)
     wide = wide.reindex(columns=cols).reset_index()
-    order = {x.zh: k for k, x in enumerate(UNITS)}
-    wide = wide.sort_values(["year", "unit"], key=lambda s: s.map(order) if s.name == "unit" else s)
+    wide = wide.sort_values("year", kind="stable")   # units in the order of the tables
     parts = []
-    total_name = "全市合计" if lang == "zh" else "City total"
+    total_name = "合计" if lang == "zh" else "Total"
     for y, g in wide.groupby("year", sort=True):
         tot = g[cols].sum(numeric_only=True)
         parts += [g, pd.DataFrame([{"year": y, "unit": total_name, **tot.to_dict()}])]
@@ -688,11 +691,12 @@ def write_case_table(path: str | Path, unit: str, year: int, period: str,
     if path.suffix.lower() == ".csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow([title, "", ""])
+        w.writerow([inert(title), "", ""])
         w.writerow(header)
         last = None
         for c, m, x in rows:
-            w.writerow(["" if c == last else c, m, "" if x is None else (int(x) if float(x).is_integer() else x)])
+            w.writerow([inert("" if c == last else c), inert(m),
+                        "" if x is None else (int(x) if float(x).is_integer() else x)])
             last = c
         path.write_text(buf.getvalue(), encoding="utf-8-sig")
         return path
@@ -720,5 +724,7 @@ def write_case_table(path: str | Path, unit: str, year: int, period: str,
         row[0].alignment = Alignment(vertical="center")
     ws.column_dimensions["A"].width = 32
     ws.column_dimensions["B"].width = 16
+    for row in ws.iter_rows():
+        protect_cells(row)
     wb.save(path)
     return path

@@ -83,6 +83,14 @@ class Targets(BaseModel):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"duplicate target id(s): {', '.join(dup)}")
+        for lang in ("zh", "en"):  # each target is a column of the city's scorecard table, named by its label
+            seen: dict[str, str] = {}
+            for t in self.targets:
+                label = t.label.get(lang)
+                if label in seen:
+                    raise ValueError(f"targets '{seen[label]}' and '{t.id}' have the same label ({lang}) "
+                                     f"'{label}': give each target its own label")
+                seen[label] = t.id
         return self
 
 

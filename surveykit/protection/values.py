@@ -122,5 +122,7 @@ def read_indicator_values(source: str | Path | pd.DataFrame, *, units=None, regi
 def write_indicator_values(df: pd.DataFrame, path: str | Path) -> Path:
     """Write a long values table (columns unit, year, indicator, value) as UTF-8 CSV."""
     path = Path(path)
-    df.loc[:, list(COLUMNS)].to_csv(path, index=False, encoding="utf-8")
+    from ..io.writers import write_csv
+
+    write_csv(df.loc[:, list(COLUMNS)], path)
     return path

@@ -17,6 +17,7 @@ from ..results import REGION, YearResults, load_protection, load_results
 from ..spec.questionnaire import Questionnaire, load_questionnaire
 from ..units import Unit, UnitSet
 from .i18n import Phrases, fmt, words
+from .suppression import previous_store, reportable
 
 
 class StoreView:
@@ -26,7 +27,9 @@ class StoreView:
         self.results = Path(results)
         self.year = int(year)
         self.lang = lang
-        self.store: YearResults = load_results(self.results, self.year)
+        # the analysis tables without the rows the reports suppress (surveykit.report.suppression)
+        self.store: YearResults = reportable(load_results(self.results, self.year),
+                                             previous_store(self.results, self.year))
         self.setting: dict = self.store.manifest["setting"]
         self.units = UnitSet.from_dict(self.setting)
         self.q: Questionnaire = load_questionnaire(self.store.manifest["inputs"]["questionnaire"]["path"])

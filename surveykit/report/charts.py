@@ -29,10 +29,12 @@ def setup() -> str:
     return family
 
 
-def show(fig: plt.Figure) -> None:
-    """Display a figure once (as an embedded PNG in the report) and free it."""
+def show(fig: plt.Figure | None) -> None:
+    """Display a figure once (as an embedded PNG in the report) and free it; None (no chart) shows nothing."""
     from IPython.display import display
 
+    if fig is None:
+        return
     display(fig)
     plt.close(fig)
 

@@ -8,21 +8,36 @@
 * A failing unit does not stop the others; it is retried once (kernels occasionally fail to start), then
   reported in the summary and the run's exit status.
 * Every file is written atomically (temporary file, then rename); each run writes ``<out>/<year>/manifest.json``.
+* Each notebook runs in its own kernel, stopped as soon as the notebook is done; its connection file and sockets
+  live in a temporary folder of the run, removed at the end.
+* Interrupted (Ctrl-C, or SIGTERM through the command line), the run stops every worker and kernel at once,
+  removes their half-written files and temporary folder, and writes the run manifest with ``"interrupted": true``
+  and the units it rendered; then the interruption goes on (:class:`KeyboardInterrupt`).
+* The report folder must not be the results store's folder or inside it (it would overwrite the store), nor hold
+  an input file where a report goes; ``<out>/index.html`` links the reports of every year in the folder.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
 import sys
+import tempfile
+import threading
 import time
 import traceback
+from contextlib import contextmanager
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from multiprocessing import get_context
 from pathlib import Path
 
+from .. import __version__
 from ..errors import InputError
+from ..io.writers import check_output_path
 from ..resources import notebook as packaged_notebook
 from ..results import load_results, read_manifest
 from ..spec.questionnaire import load_questionnaire
@@ -31,6 +46,7 @@ from ..units import Unit, UnitSet
 from .html import external_references, notebook_to_html, write_atomic
 from .i18n import Phrases, fmt, words
 from .safe import escape
+from .suppression import previous_store
 from .workbook import write_workbook
 
 NOTEBOOK = packaged_notebook("district_report.ipynb")
@@ -57,10 +73,12 @@ class RenderSummary:
     seconds: float = 0.0
     index: str | None = None
     workbook: str | None = None
+    interrupted: bool = False
+    not_rendered: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(o.ok for o in self.outcomes)
+        return not self.interrupted and all(o.ok for o in self.outcomes)
 
     def text(self) -> str:
         good = [o for o in self.outcomes if o.ok]
@@ -70,6 +88,8 @@ class RenderSummary:
                  + (f"; tables: {self.workbook}" if self.workbook else "")]
         for o in bad:
             lines.append(f"  FAILED {o.unit} after {o.attempts} attempt(s): {o.error}")
+        if self.interrupted:
+            lines.append(f"  INTERRUPTED: not rendered: {', '.join(self.not_rendered) or '-'}")
         return "\n".join(lines)
 
 
@@ -111,23 +131,11 @@ def validate_parameters(study: Study, year, lang, districts) -> tuple[int, str, 
 
 def render_unit(notebook: str, params: dict, out_html: str, attempts: int = 2, name: str | None = None) -> Outcome:
     """Execute the report notebook for one unit and write its HTML; runs in a worker process."""
-    import tempfile
-
-    import papermill as pm
-    from jupyter_client.manager import KernelManager
-
     t0 = time.perf_counter()
     error = None
     for attempt in range(1, attempts + 1):
         try:
-            # a private kernel over Unix sockets in a temporary folder: parallel kernels cannot collide on ports,
-            # and nothing listens on the network
-            with tempfile.TemporaryDirectory(prefix="sk-kernel-") as sockets:
-                km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "k"))
-                nb = pm.execute_notebook(notebook, None, parameters=params, kernel_name="python3",
-                                         progress_bar=False, log_output=False, report_mode=True,
-                                         cwd=str(Path(notebook).parent), km=km,
-                                         extra_arguments=["--IPKernelApp.log_level=ERROR"])
+            nb = _execute(notebook, params)
             html = notebook_to_html(nb, lang=params["lang"])
             ext = external_references(html)
             if ext:
@@ -143,10 +151,88 @@ def render_unit(notebook: str, params: dict, out_html: str, attempts: int = 2, n
     return Outcome(name or params["district"], False, None, time.perf_counter() - t0, attempts, error)
 
 
+def _execute(notebook: str, params: dict):
+    """Run ``notebook`` in a private kernel over Unix sockets (parallel kernels cannot collide on ports, nothing
+    listens on the network) whose connection file and sockets are in a temporary folder; the kernel is stopped
+    and the folder removed when the notebook ends, however it ends."""
+    import papermill as pm
+    from jupyter_client.manager import KernelManager
+
+    with tempfile.TemporaryDirectory(prefix="k") as tmp:
+        # a Unix socket path has at most 107 bytes: under a very deep temporary folder, use loopback TCP instead
+        ipc = len(os.fsencode(tmp)) + len("/k-1") < 104
+        km = KernelManager(kernel_name="python3", transport="ipc" if ipc else "tcp",
+                           ip=str(Path(tmp) / "k") if ipc else "127.0.0.1",
+                           connection_file=str(Path(tmp) / "kernel.json"))
+        try:
+            return pm.execute_notebook(notebook, None, parameters=params, kernel_name="python3", progress_bar=False,
+                                       log_output=False, report_mode=True, cwd=str(Path(notebook).parent), km=km,
+                                       extra_arguments=["--IPKernelApp.log_level=ERROR",
+                                                        "--HistoryManager.enabled=False"])
+        finally:  # papermill leaves a kernel it did not create running: stop it here
+            try:
+                if km.has_kernel:
+                    km.shutdown_kernel(now=True)
+            finally:
+                km.cleanup_resources()
+
+
+def _worker_init(tmp_root: str) -> None:
+    """In each worker process: temporary files (and the kernels') go to the run's folder; Ctrl-C is left to the
+    main process, which stops the workers; a worker whose main process died stops itself."""
+    os.environ["TMPDIR"] = tmp_root
+    tempfile.tempdir = tmp_root
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        _kill(_descendants(os.getpid()))
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="sk-parent-watch").start()
+
+
+def _descendants(pid: int) -> list:
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _kill(procs: list, timeout: float = 3.0) -> list:
+    """SIGKILL ``procs`` and wait until they are gone (a zombie left to be reaped counts as gone); returns those
+    still running after ``timeout`` seconds."""
+    import psutil
+
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    deadline = time.monotonic() + timeout
+    alive = list(procs)
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in psutil.wait_procs(alive, timeout=0.05)[1] if _running(p)]
+    return alive
+
+
+def _running(p) -> bool:
+    import psutil
+
+    try:
+        return p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path | str = "reports", jobs: int = 2,
                    executor: Executor | None = None, progress: bool = False, notebook: Path | None = None,
                    city_notebook: Path | None = None) -> RenderSummary:
-    """Render the reports of ``year`` for ``districts`` ('all' or one unit) into ``out/<year>/<slug>.html``.
+    """Render the reports of ``year`` for ``districts`` ('all' or one unit) into ``out/<year>/<unit id>.html``.
 
     Returns a :class:`RenderSummary`; raises :class:`InputError` for invalid parameters (nothing is run).
     """
@@ -155,8 +241,11 @@ def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path 
     nb_path = Path(notebook or NOTEBOOK)
     if not nb_path.exists():
         raise InputError("report notebook not found", file=nb_path)
-    out = Path(out).resolve()
-    (out / str(year)).mkdir(parents=True, exist_ok=True)
+    out = check_report_folder(study, out, year)
+    try:
+        (out / str(year)).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the report folder ({exc.strerror})", file=out / str(year)) from None
     summary = RenderSummary(year=year, lang=lang)
     t0 = time.perf_counter()
     jobs_list = []
@@ -166,45 +255,150 @@ def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path 
     for u in units:
         params = {"year": year, "district": u.id, "lang": lang, "results": str(results)}
         jobs_list.append((str(nb_path), params, str(out / str(year) / f"{u.id}.html")))
-    own = executor is None
-    if own:
-        executor = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(jobs_list))), mp_context=get_context("spawn"))
-    try:
-        futures = [executor.submit(render_unit, *j) for j in jobs_list]
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(futures), desc=f"reports {year}", unit="report", file=sys.stderr)
-        for f in as_completed(futures):
-            summary.outcomes.append(f.result())
-            if bar:
-                bar.update(1)
-        if bar:
-            bar.close()
-    finally:
-        if own:
-            executor.shutdown()
-    study_units = UnitSet.from_dict(read_manifest(study.results_dir, year)["setting"])
-    order = {CITY: -1, **{u.id: k for k, u in enumerate(study_units)}}   # the study's order
-    summary.outcomes.sort(key=lambda o: order.get(o.unit, len(order)))
+    _run_jobs(jobs_list, summary, executor, jobs, progress, study, out / str(year), t0)
     summary.index = str(write_index(study, year, lang, out, summary))
     summary.workbook = str(write_workbook(load_results(study.results_dir, year),
-                                          out / str(year) / f"surveykit_tables_{year}.xlsx"))
+                                          out / str(year) / f"surveykit_tables_{year}.xlsx",
+                                          previous=previous_store(study.results_dir, year)))
     summary.seconds = time.perf_counter() - t0
     _write_run_manifest(out / str(year) / "manifest.json", study, summary)
     return summary
 
 
-def _write_run_manifest(path: Path, study: Study, summary: RenderSummary) -> None:
-    from .. import __version__
+def _job_name(job: tuple) -> str:
+    return job[4] if len(job) > 4 else job[1]["district"]
 
+
+def _run_jobs(jobs_list: list, summary: RenderSummary, executor: Executor | None, jobs: int, progress: bool,
+              study: Study, folder: Path, t0: float) -> None:
+    """Run the notebooks (outcomes into ``summary``). Interrupted: stop the workers and kernels, remove their
+    half-written files, write the run manifest (``interrupted``, what was rendered), then re-raise."""
+    own = executor is None
+    tmp_root = tempfile.mkdtemp(prefix="skr") if own else None  # short: kernels' socket paths are inside
+    before = {p.pid for p in _descendants(os.getpid())}
+    if own:
+        executor = ProcessPoolExecutor(max_workers=max(1, min(jobs, len(jobs_list))), mp_context=get_context("spawn"),
+                                       initializer=_worker_init, initargs=(tmp_root,))
+    bar = None
+    try:
+        futures = [executor.submit(render_unit, *j) for j in jobs_list]
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(futures), desc=f"reports {summary.year}", unit="report", file=sys.stderr)
+        for f in as_completed(futures):
+            summary.outcomes.append(f.result())
+            if bar:
+                bar.update(1)
+    except KeyboardInterrupt:
+        with _signals_held():
+            if own:
+                _stop_workers(executor, before, tmp_root)
+            _remove_partials(jobs_list)
+            done = {o.unit for o in summary.outcomes}
+            summary.interrupted = True
+            summary.not_rendered = [_job_name(j) for j in jobs_list if _job_name(j) not in done]
+            _sort_outcomes(summary, study)
+            summary.seconds = time.perf_counter() - t0
+            _write_run_manifest(folder / "manifest.json", study, summary)
+        raise
+    finally:
+        if bar:
+            bar.close()
+        if own:  # (after workers were killed, joining the pool's threads can hang on Python 3.11: not waited for)
+            executor.shutdown(wait=not summary.interrupted, cancel_futures=True)
+            shutil.rmtree(tmp_root, ignore_errors=True)
+    _sort_outcomes(summary, study)
+
+
+def _sort_outcomes(summary: RenderSummary, study: Study) -> None:
+    """The overview first, then the units in the study's order."""
+    units = UnitSet.from_dict(read_manifest(study.results_dir, summary.year)["setting"])
+    order = {CITY: -1, **{u.id: k for k, u in enumerate(units)}}
+    summary.outcomes.sort(key=lambda o: order.get(o.unit, len(order)))
+
+
+def _stop_workers(executor: Executor, before: set[int], tmp_root: str) -> None:
+    """Stop every worker process of this run and every kernel they started, at once (SIGKILL: a kernel holds
+    nothing to save, and the half-written files are removed by the caller)."""
+    import psutil
+
+    executor.shutdown(wait=False, cancel_futures=True)
+    _kill([p for p in _descendants(os.getpid()) if p.pid not in before and "resource_tracker" not in _cmdline(p)])
+    # a kernel started in the instant its worker was stopped is no longer our descendant: find it by its files
+    _kill([p for p in psutil.process_iter() if tmp_root in _cmdline(p)])
+
+
+def _cmdline(p) -> str:
+    import psutil
+
+    try:
+        return " ".join(p.cmdline())
+    except psutil.Error:
+        return ""
+
+
+def _remove_partials(jobs_list: list) -> None:
+    """The temporary files of the reports being written when the run stopped (see surveykit.io.atomic)."""
+    for j in jobs_list:
+        target = Path(j[2])
+        for tmp in target.parent.glob(f".{target.stem}.*{target.suffix}"):
+            tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _signals_held():
+    """Ignore a second Ctrl-C / SIGTERM while an interruption is cleaned up (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def study_inputs(study: Study) -> list[Path]:
+    """Every input file (or folder) a study reads."""
+    rel = [study.questionnaire]
+    for ys in study.years.values():
+        rel += [ys.responses, ys.rake]
+    rel += [study.quality.rules, study.quality.mapping, study.quality.aliases]
+    rel += [study.units] if isinstance(study.units, str) else []
+    if study.protection is not None:
+        p = study.protection
+        rel += [p.indicators, p.cases, p.framework, p.targets]
+    if study.zones is not None:
+        rel += [study.zones.register_file, study.zones.key_tasks, study.zones.task_areas]
+    return [study.path(r) for r in rel if r]
+
+
+def check_report_folder(study: Study, out, year: int) -> Path:
+    """``out``, resolved; refused (:class:`InputError`) when it is the results store's folder or inside it, is a
+    file, lies under a file, cannot be written, or holds an input file where this run writes."""
+    out = check_output_path(out, folder=True)
+    res = study.results_dir.resolve()
+    if out == res or out.is_relative_to(res):
+        where = "the results store's folder" if out == res else "inside the results store's folder"
+        raise InputError(f"the report folder is {where} ({res}): the reports would overwrite the store; choose "
+                         "another --out", file=out)
+    for f in study_inputs(study):
+        r = f.resolve()
+        if r == out / "index.html" or r.parent == out / str(year):
+            raise InputError(f"the report folder holds an input file ({f}) where reports are written; choose "
+                             "another --out", file=out)
+    return out
+
+
+def _write_run_manifest(path: Path, study: Study, summary: RenderSummary) -> None:
     man = {
         "year": summary.year, "lang": summary.lang, "surveykit_version": __version__,
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seconds": round(summary.seconds, 2),
         "results": str(study.results_dir / str(summary.year)),
         "reports": [asdict(o) for o in summary.outcomes], "index": summary.index, "workbook": summary.workbook,
-        "ok": summary.ok,
+        "ok": summary.ok, "interrupted": summary.interrupted, "not_rendered": summary.not_rendered,
     }
     write_atomic(str(path), json.dumps(man, ensure_ascii=False, indent=2))
 

@@ -1,8 +1,12 @@
 """An Excel workbook of every table of a year's results store, for the statisticians.
 
 One sheet per store table (aggregates only: no respondent-level data is ever in the store), a README sheet saying
-what each holds and where it came from (the manifest), numbers kept at full precision, header row frozen,
-columns sized. Written atomically next to the reports.
+what each holds and where it came from (the manifest), numbers at full precision, header row frozen, columns
+sized. Written atomically and spreadsheet-safe (:mod:`surveykit.io.writers`: no text becomes a formula).
+
+**Suppression, as in the reports** (:mod:`surveykit.report.suppression`): a cell the reports do not show is blank
+here too, never the number, and every sheet with per-cell estimates has a ``suppressed`` column saying which rows
+were blanked.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..io.atomic import atomic_path
+from ..io.writers import write_xlsx
 from ..results import YearResults
+from .suppression import public_tables
 
 SHEETS = {
     "scores_unit": "Scores of every item, indicator and the index by unit and group (contract 2), with SE and 95% CI",
@@ -31,25 +36,24 @@ SHEETS = {
 }
 
 
-def write_workbook(store: YearResults, path: str | Path, extra: dict[str, pd.DataFrame] | None = None) -> Path:
-    """Write every table of ``store`` (plus ``extra`` tables) to ``path`` (.xlsx), atomically."""
-    path = Path(path)
-    tables = {name: getattr(store, name, None) for name in SHEETS}
-    tables = {name: t for name, t in tables.items() if t is not None}
+def write_workbook(store: YearResults, path: str | Path, extra: dict[str, pd.DataFrame] | None = None, *,
+                   previous: YearResults | None = None) -> Path:
+    """Write every table of ``store`` (plus ``extra`` tables), suppressed as in the reports, to ``path`` (.xlsx).
+
+    ``previous``: the store of the year ``year_change`` compares with; without it that sheet is left out (its
+    previous-year cells could not be checked for suppression).
+    """
+    tables = public_tables(store, previous, names=tuple(SHEETS))
     tables.update(extra or {})
     man = store.manifest
+    left_out = [("year_change", "left out: the previous year's store was not given")] \
+        if store.year_change is not None and previous is None else []
     readme = pd.DataFrame(
         [("year", str(store.year)), ("computed", man["created"]), ("surveykit", man["surveykit_version"]),
          ("questionnaire", f"{man['inputs']['questionnaire']['id']} {man['inputs']['questionnaire']['version']}"),
-         ("responses sha256", man["inputs"]["responses"]["sha256"]), ("design", man["design_summary"])]
-        + [(f"sheet {name}", SHEETS.get(name, "")) for name in tables],
+         ("responses sha256", man["inputs"]["responses"]["sha256"]), ("design", man["design_summary"]),
+         ("suppression", f"as in the reports: estimates from fewer than {man['min_n']} respondents (or with a "
+                         f"relative SE above {man.get('max_rse')}) are blank; the column 'suppressed' marks them")]
+        + [(f"sheet {name}", SHEETS.get(name, "")) for name in tables] + left_out,
         columns=["item", "value"])
-    with atomic_path(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-        for name, df in {"README": readme, **tables}.items():
-            df.to_excel(xw, sheet_name=name[:31], index=False)
-            ws = xw.sheets[name[:31]]
-            ws.freeze_panes = "A2"
-            for col_cells in ws.columns:
-                width = max(len(str(c.value)) if c.value is not None else 0 for c in col_cells[:200])
-                ws.column_dimensions[col_cells[0].column_letter].width = min(60, max(8, width + 2))
-    return path
+    return write_xlsx({"README": readme, **tables}, path)

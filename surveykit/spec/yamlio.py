@@ -1,6 +1,10 @@
-"""Reading YAML spec files strictly: duplicate keys and syntax errors become :class:`SpecError`.
+"""Reading YAML spec files strictly: duplicate keys, syntax errors and absurd nesting become :class:`SpecError`.
 
-PyYAML silently keeps the last of two equal keys; in a questionnaire that hides a typo, so we refuse it.
+PyYAML silently keeps the last of two equal keys; in a questionnaire that hides a typo, so we refuse it. Merge
+keys (``<<: *base``) are YAML's way to share settings and are accepted: keys written beside them override the
+merged ones (only keys written twice in the same mapping are duplicates). Nesting deeper than
+:data:`MAX_DEPTH` levels is refused before it is built (PyYAML's composer is recursive: a file nested a thousand
+levels deep would otherwise end in a RecursionError).
 """
 
 from __future__ import annotations
@@ -16,13 +20,29 @@ from pydantic import BaseModel, BeforeValidator, ValidationError
 from ..errors import SpecError
 
 
+MAX_DEPTH = 100  # levels of nested mappings and lists; spec files use fewer than 10
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _StrictLoader(yaml.SafeLoader):
-    pass
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _mapping_no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:  # `<<: *base`: merged by construct_mapping, overridable
+            continue
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(

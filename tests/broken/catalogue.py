@@ -323,7 +323,8 @@ CASES: dict[str, Case] = {
              _ln(4, "R03", "bad_duration", "所用时间", "abc", F))),
     "xlsx_formula_in_answer": Case("an Excel formula in an answer cell", write_xlsx(ROWS, setup=_formula),
                                    exit=0, kept=6,
-                                   log=(_ln(3, "R02", "formula", "q02", "=2+2 (no computed value in the file)", F),)),
+                                   # the CSV log stores text that starts a formula with a leading ' (issue 10)
+                                   log=(_ln(3, "R02", "formula", "q02", "'=2+2 (no computed value in the file)", F),)),
     "xlsx_date_in_answer": Case("an Excel date in an answer column", write_xlsx(ROWS, setup=_date), exit=1, kept=5,
                                 log=(_ln(4, "R03", "not_a_number", "q03", "2025-03-04 (an Excel date or time)", E),)),
     "xlsx_merged_two_row_header": Case("a merged title over the items: two header rows, data from row 3",
