@@ -376,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--rules", metavar="RULES.yaml",
                        help="quality rules (default: the rules shipped with surveykit; partial files override it)")
         p.add_argument("--aliases", metavar="ALIASES.yaml",
-                       help="other spellings of the units, e.g. {浦东新区: [浦东, Pudong]} (default: none)")
+                       help="other spellings of the units, e.g. {江城区: [江城, Jiangcheng]} (default: none)")
         p.add_argument("--sheet", help="XLSX sheet (default: the first)")
         p.add_argument("--header-rows", type=int, metavar="N",
                        help="header rows (default: 1, more when merged header cells span rows)")

@@ -24,7 +24,7 @@ Three kinds of mapping, each shown by ``surveykit map`` before anything is compu
    through their labels when the labels are the questionnaire's).
    Group labels map to group ids the same way (``权利人`` -> ``holder``).
 3. **Unit names -> canonical names** through an alias list kept in YAML
-   (the study's aliases file: ``浦东``, ``Pudong``, ``上海市浦东新区`` -> ``浦东新区``; the region's name is stripped first).
+   (the study's aliases file: ``江城``, ``Jiangcheng``, ``某市江城区`` -> ``江城区``; the region's name is stripped first).
 
 What is *wrong* with a value (text where a number belongs, a code outside the scale, an unknown unit) is the
 business of :mod:`surveykit.quality`, which logs it row by row; this module only interprets.
@@ -135,7 +135,7 @@ class MappingSpec(BaseModel):
           "来自IP": null
         answers: {比较满意: 4, 很满意: 5}   # extra answer labels -> codes, for every item
         groups: {企业: holder}             # extra group labels -> group ids
-        units: {浦东新区(含保税区): 浦东新区} # extra unit spellings -> canonical unit names
+        units: {江城区(含开发区): 江城区} # extra unit spellings -> canonical unit names
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -193,7 +193,7 @@ _UNIT_DROP = re.compile(r"[\s'’`\-_·.()\[\]（）【】,，]")
 
 def unit_key(name: Any, prefixes: tuple[str, ...] = ()) -> str:
     """A key for unit names: NFKC, case-folded, without blanks, apostrophes, hyphens or brackets, and without a
-    leading region name from ``prefixes`` (e.g. the study's ``上海市``/``Shanghai``: ``上海市浦东新区`` -> ``浦东新区``)."""
+    leading region name from ``prefixes`` (e.g. the study's ``某市``/``Some City``: ``某市江城区`` -> ``江城区``)."""
     s = _UNIT_DROP.sub("", nfkc(str(name)).casefold())
     for p in prefixes:
         if s.startswith(p) and len(s) > len(p):
@@ -202,7 +202,7 @@ def unit_key(name: Any, prefixes: tuple[str, ...] = ()) -> str:
 
 
 def region_prefixes(*names: str) -> tuple[str, ...]:
-    """The keys of a region's names (and of the Chinese name without its last character, 上海市 -> 上海), longest
+    """The keys of a region's names (and of the Chinese name without its last character, 江南省 -> 江南), longest
     first, as :func:`unit_key` strips them."""
     keys = set()
     for n in names:
@@ -215,7 +215,7 @@ def region_prefixes(*names: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class UnitAliases:
-    """Canonical unit names and their spellings. ``lookup('Pudong')`` -> ``'浦东新区'``; None when unknown."""
+    """Canonical unit names and their spellings. ``lookup('Jiangcheng')`` -> ``'江城区'``; None when unknown."""
 
     canonical: tuple[str, ...]
     table: Mapping[str, str]
@@ -244,7 +244,7 @@ class UnitAliases:
 def load_aliases(path: str | Path | None = None, prefixes: tuple[str, ...] = ()) -> UnitAliases:
     """Load a unit alias YAML (the study's ``quality.aliases``); without one, no spelling is known.
 
-    Format: ``units: {浦东新区: [浦东, Pudong, Pudong New Area, ...], ...}``; the canonical name and every alias match
+    Format: ``units: {江城区: [江城, Jiangcheng, Jiangcheng District, ...], ...}``; the canonical name and every alias match
     after :func:`unit_key` normalisation. A spelling listed for two units is an error.
     """
     if path is None:

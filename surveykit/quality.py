@@ -532,7 +532,7 @@ def code_ids(t: Table, cmap: ColumnMap, setup: Setup, log: Log) -> None:
 
 def code_labels(t: Table, cmap: ColumnMap, setup: Setup, log: Log) -> None:
     """Labels to canonical values, one recipe for two columns: group labels to group ids (``权利人`` ->
-    ``holder``) and unit spellings to canonical unit names (``Pudong`` -> ``浦东新区``)."""
+    ``holder``) and unit spellings to canonical unit names (``Jiangcheng`` -> ``江城区``)."""
     q, gcol = setup.q, setup.q.groups.column
     coded = _code_label_column(t, log, gcol, "unknown_group", setup.groups.lookup)
     if coded is not None:

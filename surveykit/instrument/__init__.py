@@ -19,7 +19,7 @@ Example
 -------
 >>> import surveykit as sk                                                             # doctest: +SKIP
 >>> q = sk.load_questionnaire("questionnaires/ip_protection_satisfaction.yaml")       # doctest: +SKIP
->>> write_instrument(q, "instrument/", units=["黄浦区", "徐汇区"])                        # doctest: +SKIP
+>>> write_instrument(q, "instrument/", units=["江城区", "河东区"])                        # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The city's 2024 administrative-protection plan asks every district to submit, with its half-year and full-year
 summaries, a case-statistics table. Its layout (one table per district and period, XLSX or CSV)::
 
-    黄浦区知识产权行政保护案件统计表（2025年上半年）           <- optional title: unit, year, period
+    江城区知识产权行政保护案件统计表（2025年上半年）           <- optional title: unit, year, period
     案件类型                          | 统计项目      | 数量
     假冒专利                          | 案件数（件）  | 3
                                       | 案值（万元）  | 12.5
@@ -17,7 +17,7 @@ summaries, a case-statistics table. Its layout (one table per district and perio
 
 The category cell may be merged over its rows (XLSX) or left blank below the first (CSV). A *wide* layout --
 one row per category, columns 案件数（件）, 案值（万元）, 罚没款（万元）, 结案数（件） -- is read as well. The unit,
-year and period come from the title, the file name (``黄浦区_2025_H1.xlsx``, ``huangpu-2025-FY.csv``) or the
+year and period come from the title, the file name (``江城区_2025_H1.xlsx``, ``jiangcheng-2025-FY.csv``) or the
 caller; a conflict between them is an error. Periods: ``H1`` (上半年, January-June) and ``FY`` (全年).
 
 Checks (:func:`check_case_tables`), each a row of the log naming file, row and column:
@@ -287,7 +287,7 @@ def _table_meta(path: Path, title: str, given: dict, units=None) -> dict:
             hint = {"unit": "a district name", "year": "the year (e.g. 2025年)",
                     "period": "上半年 (H1) or 全年 (FY)"}[key]
             raise InputError(f"cannot tell the {key}: put {hint} in the title row or the file name "
-                             f"(e.g. 黄浦区_2025_H1.xlsx)", file=path)
+                             f"(e.g. 江城区_2025_H1.xlsx)", file=path)
         meta[key] = vals.pop()
     return meta
 

@@ -90,7 +90,7 @@ def read_indicator_values(source: str | Path | pd.DataFrame, *, units=None, regi
     """Read and check a values file (CSV/XLSX, see the module docstring) or an in-memory DataFrame.
 
     ``units`` (a :class:`surveykit.units.UnitSet`): every unit must be one of them (by id, Chinese or English name)
-    and is stored as its id; ``region``: more names of the whole region (e.g. ``上海市``). Returns columns ``unit``
+    and is stored as its id; ``region``: more names of the whole region (e.g. ``某市``). Returns columns ``unit``
     (as written or the unit's id, ``all`` for the region), ``year`` (int), ``indicator`` (str), ``value`` (float,
     NaN = missing), in file order; ``attrs['source']`` and ``attrs['file_rows']`` say where each row came from.
     """

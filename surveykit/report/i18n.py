@@ -1,7 +1,7 @@
 """The one translation table of the reports: every label and sentence, in Chinese and English.
 
 Sentences name the evaluation's own region and units through placeholders filled from the study's setting (recorded
-in the results store's manifest), never literally: ``{region}`` (上海市 / Shanghai), ``{whole}`` (全市 / Shanghai:
+in the results store's manifest), never literally: ``{region}`` (某市 / Some City), ``{whole}`` (全市 / Some City:
 the region as a reference, "above the city"), ``{kind}``/``{kinds}`` (区 / district, districts: what the units are),
 ``{Kind}``/``{Kinds}`` (capitalised in English), ``{self}`` (本区 / this district: the unit a report is about),
 ``{subject}`` (the questionnaire's title).

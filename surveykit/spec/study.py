@@ -5,7 +5,7 @@ Nothing of one evaluation lives in code: the reporting units, the region's name 
 subgroup comparisons policy asks for, the questionnaire and the sampling design all come from here (``surveykit
 init`` writes a commented example; ``surveykit demo`` writes the demo's)::
 
-    region: {zh: 上海市, en: Shanghai, kind: {zh: 市, en: city}}   # kind: what the region is (全市, "the city")
+    region: {zh: 某市, en: Some City, kind: {zh: 市, en: city}}   # kind: what the region is (全市, "the city")
     unit_kind: {zh: 区, en: district}     # what the units are called (a unit may have its own `kind`)
     units: units.csv                      # or a list of {id, zh, en[, kind]}; without it: the values in the data
     questionnaire: questionnaire.yaml     # paths are relative to this file
