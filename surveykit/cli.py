@@ -298,11 +298,21 @@ def cmd_composite(args) -> int:
     return 0
 
 
+def _study_units(study_file: str | None):
+    """The units a study lists (None without a study, or when the data decide)."""
+    if not study_file:
+        return None
+    from .spec.study import load_study
+
+    return load_study(study_file).declared_units()
+
+
 def cmd_cases_validate(args) -> int:
     from .protection.cases import check_case_tables, read_case_tables
 
     _check_paths([args.log], args.files)
-    tables = read_case_tables(args.files, unit=args.unit, year=args.year, period=args.period)
+    tables = read_case_tables(args.files, unit=args.unit, year=args.year, period=args.period,
+                              units=_study_units(args.study))
     check = check_case_tables(tables)
     print(check.summary(), file=sys.stderr)
     if args.log:
@@ -314,7 +324,7 @@ def cmd_cases_compile(args) -> int:
     from .protection.cases import compile_cases, read_case_tables
 
     _check_paths([args.summary, args.out], [*args.files, args.entities])
-    tables = read_case_tables(args.files, unit=args.unit, year=args.year, period=None)
+    tables = read_case_tables(args.files, unit=args.unit, year=args.year, period=None, units=_study_units(args.study))
     entities = _read_values([args.entities]) if args.entities else None
     summary, indicators = compile_cases(tables, entities, period=args.period)
     if args.summary:
@@ -493,7 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
     kc = ksub.add_parser("compile", help="the city summary table and the derived indicators (long CSV)")
     for q in (kv, kc):
         q.add_argument("files", nargs="+", help="case tables, or folders of them")
-        q.add_argument("--unit", help="the district, when neither the title nor the file name says")
+        q.add_argument("--unit", help="the unit, when neither the title nor the file name says")
+        q.add_argument("--study", help="study file: its units are recognised in titles and file names")
         q.add_argument("--year", type=int, help="the year, when neither the title nor the file name says")
     kv.add_argument("--period", choices=["H1", "FY"], help="H1 (half year) or FY (full year), when not in the file")
     kv.add_argument("--log", metavar="LOG.csv", help="write every finding (severity, file, row, column, message)")

@@ -9,7 +9,17 @@ import pytest
 from surveykit.cli import main
 from surveykit.errors import InputError
 from surveykit.protection.cases import (CATEGORIES, ENFORCEMENT, EXPECTED, MEASURES, case_records,
-                                        check_case_tables, compile_cases, read_case_table, write_case_table)
+                                        check_case_tables, compile_cases, write_case_table)
+from surveykit.protection.cases import read_case_table as _read_case_table
+from surveykit.demo import DEMO_UNITS
+
+from .conftest import FIXTURES
+
+
+def read_case_table(*args, **kwargs):
+    """With the demo study's units (the tables name Shanghai's districts in titles and file names)."""
+    kwargs.setdefault("units", DEMO_UNITS)
+    return _read_case_table(*args, **kwargs)
 
 
 def good(scale=1.0):
@@ -29,7 +39,7 @@ def test_roundtrip_both_formats(tmp_path, ext):
     vals = good()
     p = write_case_table(tmp_path / f"t.{ext}", "黄浦区", 2025, "H1", vals)
     t = read_case_table(p)
-    assert (t.unit, t.year, t.period) == ("黄浦区", 2025, "H1")     # from the title row
+    assert (t.unit, t.year, t.period) == ("huangpu", 2025, "H1")   # from the title row (the unit as its id)
     assert t.issues == []
     for (c, m), x in vals.items():
         assert t.value(c, m) == pytest.approx(x)
@@ -43,17 +53,17 @@ def test_meta_from_file_name_and_conflicts(tmp_path):
     rows = ["案件类型,统计项目,数量"] + [f"{c},{m},1" for c, m, _ in _rows()]
     p.write_text("\n".join(rows) + "\n", encoding="utf-8")
     t = read_case_table(p)
-    assert (t.unit, t.year, t.period) == ("黄浦区", 2025, "FY")
+    assert (t.unit, t.year, t.period) == ("huangpu", 2025, "FY")
     q = tmp_path / "xuhui_2025_FY.csv"
     q.write_text("黄浦区知识产权行政保护案件统计表（2025年全年）\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    with pytest.raises(InputError, match="the unit is ambiguous: 黄浦区 in the title, 徐汇区 in the file name"):
+    with pytest.raises(InputError, match="the unit is ambiguous: huangpu in the title, xuhui in the file name"):
         read_case_table(q)
     r = tmp_path / "table.csv"
     r.write_text("\n".join(rows) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match="cannot tell the unit"):
         read_case_table(r)
     t = read_case_table(r, unit="changning", year=2026, period="h1")
-    assert (t.unit, t.year, t.period) == ("长宁区", 2026, "H1")
+    assert (t.unit, t.year, t.period) == ("changning", 2026, "H1")
 
 
 def _rows():
@@ -159,31 +169,31 @@ def test_half_year_above_full_year_and_duplicates(tmp_path):
         expected.append((k + 3, "数量", f"{name}: full year {b[(c, m)]:g} is below the half year {a[(c, m)]:g} ({h1})"))
     assert findings(chk.errors) == expected and set(chk.errors.file) == {str(fy)}
     dup = check_case_tables([read_case_table(h1), read_case_table(h1)])
-    assert findings(dup.errors) == [(None, None, f"黄浦区 2025 H1 is also in {h1}")]
+    assert findings(dup.errors) == [(None, None, f"huangpu 2025 H1 is also in {h1}")]
 
 
 def test_derived_indicators_and_city_summary_by_hand(tmp_path):
     a, b = good(1.0), good(2.0)
     ta = read_case_table(write_case_table(tmp_path / "a.csv", "黄浦区", 2025, "FY", a))
     tb = read_case_table(write_case_table(tmp_path / "b.csv", "徐汇区", 2025, "FY", b))
-    ent = pd.DataFrame({"unit": ["黄浦区", "徐汇区"], "year": [2025, 2025], "indicator": "market_entities",
+    ent = pd.DataFrame({"unit": ["huangpu", "xuhui"], "year": [2025, 2025], "indicator": "market_entities",
                         "value": [50000.0, 80000.0]})
     summary, ind = compile_cases([ta, tb], ent)
     enf = ["counterfeit_patent", "trademark_infringement", "trademark_other", "geographical_indication",
            "official_marks"]
     cases_a = sum(a[(c, "cases")] for c in enf)
     fines_a = sum(a[(c, "fines")] for c in enf)
-    d = ind[ind.unit == "黄浦区"].set_index("indicator").value
+    d = ind[ind.unit == "huangpu"].set_index("indicator").value
     assert d["admin_cases"] == cases_a and d["admin_fines"] == pytest.approx(fines_a)
     assert d["fines_per_case"] == pytest.approx(fines_a / cases_a)
     assert d["ruling_closing_rate"] == pytest.approx(100 * 18 / 20)
     assert d["admin_cases_per_10k"] == pytest.approx(cases_a / 50000 * 10000)
     assert d["trademark_cases"] == a[("trademark_infringement", "cases")] + a[("trademark_other", "cases")]
-    tot = summary[summary["单位"] == "全市合计"].iloc[0]
+    tot = summary[summary["单位"] == "合计"].iloc[0]
     col = "商标侵权/案件数（件）"
     assert tot[col] == a[("trademark_infringement", "cases")] + b[("trademark_infringement", "cases")]
     assert tot["结案率（%）"] == pytest.approx(round(100 * (18 + 36) / (20 + 40), 1))
-    assert list(summary["单位"]) == ["黄浦区", "徐汇区", "全市合计"]
+    assert list(summary["单位"]) == ["huangpu", "xuhui", "合计"]
 
 
 def test_compile_refuses_errors(tmp_path):
@@ -195,6 +205,8 @@ def test_compile_refuses_errors(tmp_path):
 
 
 def run(capsys, *argv):
+    if argv[0] == "cases":   # the demo study's units are recognised in titles and file names
+        argv = (*argv, "--study", FIXTURES / "demo_units_study.yaml")
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
@@ -213,13 +225,13 @@ def test_cli_cases(capsys, tmp_path):
     code, out, err = run(capsys, "cases", "compile", d, "--summary", summ)
     assert code == 0, err
     ind = pd.read_csv(io.StringIO(out))
-    assert list(ind.columns) == ["unit", "year", "indicator", "value"] and set(ind.unit) == {"黄浦区", "徐汇区"}
+    assert list(ind.columns) == ["unit", "year", "indicator", "value"] and set(ind.unit) == {"huangpu", "xuhui"}
     got = ind.set_index(["unit", "indicator"]).value            # the full-year tables, by hand
-    assert got["黄浦区", "admin_cases"] == sum(good(1.0)[(c, "cases")] for c in ENFORCEMENT)
-    assert got["徐汇区", "admin_fines"] == pytest.approx(sum(good(2.0)[(c, "fines")] for c in ENFORCEMENT))
-    assert got["徐汇区", "ruling_closing_rate"] == pytest.approx(100 * 36 / 40)
+    assert got["huangpu", "admin_cases"] == sum(good(1.0)[(c, "cases")] for c in ENFORCEMENT)
+    assert got["xuhui", "admin_fines"] == pytest.approx(sum(good(2.0)[(c, "fines")] for c in ENFORCEMENT))
+    assert got["xuhui", "ruling_closing_rate"] == pytest.approx(100 * 36 / 40)
     assert summ.read_bytes().startswith(b"\xef\xbb\xbf")
-    total = pd.read_csv(summ).set_index("单位").loc["全市合计"]
+    total = pd.read_csv(summ).set_index("单位").loc["合计"]
     assert total["商标侵权/案件数（件）"] == good(1.0)[("trademark_infringement", "cases")] + \
         good(2.0)[("trademark_infringement", "cases")]
     # a bad table: validate exits 1 with the findings; compile exits 2 with one line

@@ -280,7 +280,7 @@ def test_protection_tables_and_sentences(demo):
     assert {"scores", "ranks", "sobol", "scorecard", "cases", "values"} <= set(back)
     assert back["manifest"]["monte_carlo"]["runs"] == 1000
     assert set(back["scorecard"].status) <= {"pass", "fail", "not_decisive", "insufficient_data"}
-    assert "全市合计" in set(back["cases"]["单位"])
+    assert "合计" in set(back["cases"]["单位"]) and "pudong" in set(back["cases"]["单位"])
     for lang in ("zh", "en"):
         city, unit = CityReport(res, 2026, lang), DistrictReport(res, 2026, "huangpu", lang)
         fw = city.framework()
