@@ -125,12 +125,10 @@ def _quality_inputs(args) -> dict:
 
 
 def _quality_files(args) -> list:
-    """The files `validate` and `map` read (the default rules and aliases included)."""
-    from .mapping import DEFAULT_ALIASES
+    """The files `validate` and `map` read (the default rules included)."""
     from .quality import DEFAULT_RULES
 
-    return [args.questionnaire, args.responses, args.mapping, args.rules or DEFAULT_RULES,
-            args.aliases or DEFAULT_ALIASES]
+    return [args.questionnaire, args.responses, args.mapping, args.rules or DEFAULT_RULES, args.aliases]
 
 
 def _write_log(log: pd.DataFrame, out: str, bom: bool = True) -> None:

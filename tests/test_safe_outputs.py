@@ -31,10 +31,11 @@ from surveykit.errors import SpecError
 from surveykit.io.writers import write_csv, write_table, write_xlsx
 from surveykit.protection.cases import write_case_table
 from surveykit.protection.scorecard import load_targets
-from surveykit.report.city import scorecard_matrix
+from surveykit.report.city import CityReport
 from surveykit.report.render import Outcome, RenderSummary, write_index
 from surveykit.report.workbook import write_workbook
-from surveykit.results import ensure_results, load_results
+from surveykit.results import load_results
+from surveykit.workflow import ensure_results
 from surveykit.spec.study import load_study
 from surveykit.synth import write_demo
 
@@ -43,7 +44,7 @@ from .conftest import FIXTURES, ROOT
 QUESTIONNAIRE = ROOT / "questionnaires" / "ip_protection_satisfaction.yaml"
 PROBES = ["=cmd|' /C calc'!A0", "=1+1", "-2+3", "@SUM(1)", "+1"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-SMALL = "金山区"  # the unit left with one respondent per group in 2026
+SMALL, SMALL_ID = "金山区", "jinshan"  # the unit left with one respondent per group in 2026
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 
 
@@ -193,11 +194,13 @@ def test_cases_log_and_summary_store_text(tmp_path, capsys, monkeypatch):
     for p in PROBES[1:]:  # file names that start a formula, given as they are: the log's file column
         files.append(write_case_table(Path(f"{p}_2025_FY.csv"), "黄浦区", 2025, "FY", good(1.0)))
     # the same unit and year four times: a finding for each later file, named in the log's file column
-    assert main(["cases", "validate", "--log", "log.csv", "--", *map(str, files)]) == 1, capsys.readouterr().err
+    units = ["--study", str(FIXTURES / "demo_units_study.yaml")]   # the title names 黄浦区, one of the demo's units
+    assert main(["cases", "validate", "--log", "log.csv", *units, "--", *map(str, files)]) == 1, \
+        capsys.readouterr().err
     assert_csv_safe(csv_fields(Path("log.csv")), [f"{p}_2025_FY.csv" for p in PROBES[2:]])
-    assert main(["cases", "validate", "--log", "log.xlsx", "--", *map(str, files)]) == 1
+    assert main(["cases", "validate", "--log", "log.xlsx", *units, "--", *map(str, files)]) == 1
     assert_xlsx_safe(Path("log.xlsx"), [f"{p}_2025_FY.csv" for p in PROBES[2:]])
-    assert main(["cases", "compile", "--summary", "summary.csv", "--out", "ind.csv", "--", str(files[0])]) == 0
+    assert main(["cases", "compile", "--summary", "summary.csv", "--out", "ind.csv", *units, "--", str(files[0])]) == 0
     assert csv_fields(Path("summary.csv"))[0][0] and Path("summary.csv").read_bytes().startswith(b"\xef\xbb\xbf")
 
 
@@ -229,8 +232,13 @@ def small(tmp_path_factory):
     keep = r[(r.district == SMALL)].groupby("group").head(1).copy()
     keep[items] = keep[items].replace(str(q.scale.missing[0]), "4")  # every applicable item answered
     pd.concat([r[r.district != SMALL], keep]).to_csv(path, index=False, encoding="utf-8-sig")
+    (base / "units.csv").write_bytes((ROOT / "surveykit" / "demo" / "shanghai" / "units.csv").read_bytes())
     (base / "study.yaml").write_text(
         f"questionnaire: {QUESTIONNAIRE}\n"
+        "region: {zh: 上海市, en: Shanghai, kind: {zh: 市, en: city}}\nunit_kind: {zh: 区, en: district}\n"
+        "units: units.csv\n"
+        "comparisons: [{id: ownership, group: holder, column: ownership, a: {levels: [foreign, jv], label: {zh: 外资}},"
+        " b: {levels: [state, private], label: {zh: 内资}}}]\n"
         "design: {weights: weight, strata: district, psu: [street, respondent_id], fpc: [n_streets, n_frame], "
         "lonely_psu: adjust}\n"
         "years:\n  2025: {responses: responses_2025.csv}\n  2026: {responses: responses_2026.csv}\n"
@@ -248,18 +256,18 @@ def test_workbook_blanks_suppressed_cells_of_every_table(small, tmp_path):
     item = next(i for i in q.items if "holder" in (i.groups or q.group_ids) and not i.reverse)
     own = 100 * (float(holder[item.id]) - q.scale.min) / (q.scale.max - q.scale.min)  # that person's answer
     su = store.scores_unit
-    cell = su[(su.district == SMALL) & (su.group == "holder") & (su.node == item.id)].iloc[0]
+    cell = su[(su.unit == SMALL_ID) & (su.group == "holder") & (su.node == item.id)].iloc[0]
     assert cell.n == 1 and cell.estimate == pytest.approx(own)  # the store keeps it (flagged)...
     path = write_workbook(store, tmp_path / "t.xlsx", previous=prev)
     book = pd.read_excel(path, sheet_name=None)
     checked = 0
-    for name in ["scores_unit", "dont_know", "ranks", "compare_rest", "group_gaps", "ownership_gap", "year_change"]:
+    for name in ["scores_unit", "dont_know", "ranks", "compare_rest", "group_gaps", "comparisons", "year_change"]:
         t = book[name]
         assert "suppressed" in t.columns, name
         few = np.logical_or.reduce([t[c] < 30 for c in ("n", "n_a", "n_b", "n_asked") if c in t.columns])
-        if isinstance(few, np.ndarray) and name != "ownership_gap":
-            assert (t.district == SMALL).sum() and few[t.district == SMALL].all(), name
-        mine = t[(t.district == SMALL) | few]  # every cell of the unit rests on 1-3 respondents
+        if isinstance(few, np.ndarray) and name != "comparisons":
+            assert (t.unit == SMALL_ID).sum() and few[t.unit == SMALL_ID].all(), name
+        mine = t[(t.unit == SMALL_ID) | few]  # every cell of the unit rests on 1-3 respondents
         assert len(mine) and mine.suppressed.all(), name
         stats = [c for c in mine.columns if c in ("estimate", "se", "ci_low", "ci_high", "estimate_a", "estimate_b",
                                                   "gap", "difference", "change", "estimate_previous", "rank",
@@ -288,24 +296,24 @@ def test_reports_show_no_number_of_a_suppressed_cell(small):
 
     results = small["study"].results_dir
     su = load_results(results, 2026).scores_unit
-    idx = su[(su.district == SMALL) & (su.group == "all") & (su.node == "index")].iloc[0]
+    idx = su[(su.unit == SMALL_ID) & (su.group == "all") & (su.node == "index")].iloc[0]
     assert idx.n == 3 and idx.suppressed and np.isfinite(idx.estimate)  # a number the reports must not show
     hidden = f"{idx.estimate:.2f}"
     r = DistrictReport(results, 2026, "jinshan", "zh")
     assert "3 人，少于 30 人" in r.headline()
     # every row of these tables rests on the unit's 1-3 respondents: none is shown
-    for table in ("change_table", "versus_rest_table", "gaps_table", "ownership_table", "dont_know_table",
-                  "drivers_table"):
+    for table in ("change_table", "versus_rest_table", "gaps_table", "dont_know_table", "drivers_table"):
         assert len(getattr(r, table)()) == 0, (table, getattr(r, table)())
+    assert len(r.comparison_table("ownership")) == 0
     assert r.drivers_chart() is None
     text = "\n".join(getattr(r, m)().to_string() for m in ("indicator_table", "group_table", "findings_table"))
     assert hidden not in text and r.rank_label("index") == "–"
     c = CityReport(results, 2026, "zh")
     ranks, trend = c.rank_table(), c.trend_table().set_index("区")
     assert SMALL not in ranks.iloc[:, 0].tolist() and hidden not in ranks.to_string()
-    assert trend.loc[SMALL, "2026"] == "–" and trend.loc[SMALL, "较上年变化"] == "–"
+    assert trend.loc[SMALL, "2026年"] == "–" and trend.loc[SMALL, "较上年变化"] == "–"
     other = trend.drop(index=SMALL)
-    assert (other["2026"] != "–").all() and (other["较上年变化"] != "–").all()  # the other units keep theirs
+    assert (other["2026年"] != "–").all() and (other["较上年变化"] != "–").all()  # the other units keep theirs
 
 
 def test_workbook_without_the_previous_year_leaves_year_change_out(small, tmp_path):
@@ -318,10 +326,10 @@ def test_workbook_without_the_previous_year_leaves_year_change_out(small, tmp_pa
 def test_workbook_text_is_never_a_formula(small, tmp_path):
     store = load_results(small["study"].results_dir, 2026)
     su = store.scores_unit.copy()
-    names = dict(zip(["黄浦区", "徐汇区", "长宁区", "静安区", "普陀区"], PROBES))
-    su["district"] = su["district"].replace(names)
+    names = dict(zip(["huangpu", "xuhui", "changning", "jingan", "putuo"], PROBES))
+    su["unit"] = su["unit"].replace(names)
     su.loc[su.index[:5], "group"] = PROBES
-    store = replace(store, scores_unit=su, sample=store.sample.assign(district=store.sample.district.replace(names)))
+    store = replace(store, scores_unit=su, sample=store.sample.assign(unit=store.sample.unit.replace(names)))
     assert_xlsx_safe(write_workbook(store, tmp_path / "t.xlsx"))
 
 
@@ -525,15 +533,22 @@ def test_two_targets_with_one_label_refused_at_load(tmp_path, capsys):
 
 
 def test_city_scorecard_table_is_keyed_on_ids(tmp_path):
-    card = pd.DataFrame({"unit": ["黄浦区", "黄浦区", "徐汇区", "徐汇区"], "target": ["a", "b", "a", "b"],
+    from types import SimpleNamespace
+    from surveykit.report.i18n import Phrases, words
+    from surveykit.report.protection import scorecard_wide
+    card = pd.DataFrame({"unit": ["huangpu", "huangpu", "xuhui", "xuhui"], "target": ["a", "b", "a", "b"],
                          "label_zh": ["同名", "同名", "同名", "同名"], "label_en": ["Same"] * 4,
                          "indicator": "x", "source": "indicators", "op": ">=", "threshold": 1.0,
                          "threshold_basis": "1", "evidence": [2.0, 0.5, 0.0, 3.0], "ci_low": np.nan,
                          "ci_high": np.nan, "status": ["pass", "fail", "fail", "pass"], "note": ""})
-    wide = scorecard_matrix({"scorecard": card}, "en")
-    assert wide.shape == (2, 3) and list(wide.columns) == ["Unit", "Same", "Same"]
+    setting = {"region": {"zh": "上海市", "en": "Shanghai", "kind": {"zh": "市", "en": "city"}},
+               "kind": {"zh": "区", "en": "district"}}
+    view = SimpleNamespace(protection={"scorecard": card}, lang="en", p=Phrases("en", words(setting, "en")),
+                           unit_name={"huangpu": "Huangpu", "xuhui": "Xuhui"}.get)
+    wide = scorecard_wide(view)   # two targets share a label: the columns say which is which
+    assert wide.shape == (2, 3) and list(wide.columns) == ["District", "Same (a)", "Same (b)"]
     assert wide.iloc[:, 1].tolist() == ["pass", "fail"] and wide.iloc[:, 2].tolist() == ["fail", "pass"]
-    assert wide["Unit"].tolist() == ["Huangpu", "Xuhui"]
+    assert wide["District"].tolist() == ["Huangpu", "Xuhui"]
 
 
 # --- item 7: an interrupted report run ---------------------------------------------------------------------------

@@ -271,8 +271,9 @@ class DistrictReport(StoreView):
         split at the means (Martilla & James 1977): the table surveykit.analysis.quadrant_chart draws."""
         d = self.store.drivers
         d = d[d.level == 1].copy()
-        perf = self.scores[(self.scores.group == "all")].set_index("node")["estimate"]
-        d["performance"] = d.node.map(perf)
+        shown = self.scores[(self.scores.group == "all") & ~self.scores.suppressed.astype(bool)]
+        d["performance"] = d.node.map(shown.set_index("node")["estimate"])   # a suppressed score is not plotted
+        d = d[d.performance.notna()]
         d["performance_mean"] = d["performance"].mean()
         hi_i, hi_p = d.importance >= d.importance_mean, d.performance >= d.performance_mean
         d["quadrant"] = np.select([hi_i & ~hi_p, hi_i & hi_p, ~hi_i & ~hi_p],
@@ -289,7 +290,9 @@ class DistrictReport(StoreView):
                              p.t("col.quadrant"): d.quadrant_label})
 
     def drivers_chart(self):
-        return quadrant_chart(self.drivers_data(), title=self.p.t("chart.quadrant.title"), lang=self.lang)
+        """The importance-performance chart (None when this unit has no score to show)."""
+        data = self.drivers_data()
+        return quadrant_chart(data, title=self.p.t("chart.quadrant.title"), lang=self.lang) if len(data) else None
 
     @cached_property
     def findings(self) -> pd.DataFrame:

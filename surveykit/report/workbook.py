@@ -21,18 +21,22 @@ from .suppression import public_tables
 
 SHEETS = {
     "scores_unit": "Scores of every item, indicator and the index by unit and group (contract 2), with SE and 95% CI",
-    "scores_city": "The same for the whole city",
+    "scores_city": "The same for the whole region (unit ids in every sheet; 'all' is the whole region)",
     "sample": "Respondents and sum of weights by unit and group",
     "dont_know": "Don't-know answers per unit and item (asked, don't know, rate)",
     "weights": "Weight diagnostics by unit: design weights and calibrated (final) weights",
     "ranks": "Rank of every unit on the index and first-level indicators, with its 90% interval",
     "compare_rest": "Each unit against the rest of the city (design-based contrast, Holm within unit)",
     "group_gaps": "Gaps between respondent groups by unit and city-wide",
-    "ownership_gap": "Foreign-funded vs domestic rights holders (equal protection)",
+    "comparisons": "The study's declared subgroup comparisons (e.g. foreign-funded vs domestic firms), by unit",
+    "satisfaction_rates": "Satisfaction rate (share of respondents satisfied on average) with logit 95% CIs",
     "drivers": "Importance (Shapley share of R^2) and performance of the indicators, city-wide",
     "reliability": "Cronbach's alpha and McDonald's omega of the first-level indicators",
     "cfa": "Confirmatory factor analysis fit (CFI, TLI, RMSEA, SRMR) per group",
     "year_change": "Change of every score on the previous year (independent samples, Holm within unit)",
+    "zones_status": "Demonstration zones: each unit's status in the year (from the zone register)",
+    "zones_evaluation": "Demonstration zones: what the year's evaluation means for each unit (codes)",
+    "zones_tasks": "Demonstration zones: key-task completion by area",
 }
 
 
