@@ -65,6 +65,7 @@ def ensure_results(study: Study, years: list[int] | None = None, *, recompute: b
     The survey statistics of all years come first (the composite of a year uses that year's satisfaction index
     and imputes from the year before), then the year-on-year changes, then the protection-level composite.
     """
+    check_zones(study)   # a broken register stops the run before anything is computed
     out, fresh = {}, set()
     for y in sorted(years or study.years):
         key = year_key(study, y)
@@ -492,6 +493,17 @@ def zone_files(study: Study) -> dict[str, Path]:
         for p in (sorted(x for x in k.rglob("*") if x.is_file()) if k.is_dir() else [k]):
             files[f"key_tasks/{p.name}"] = p
     return files
+
+
+def check_zones(study: Study) -> None:
+    """Validate the zone register and key-task files against the plan's rules (and the study's units, when it
+    lists them): an inconsistent history is an :class:`InputError` naming the file, unit, year and rule."""
+    if study.zones is None:
+        return
+    files, units = zone_files(study), study.declared_units()
+    load_register(files["register"], units=units)
+    if study.zones.key_tasks:
+        load_key_tasks(study.path(study.zones.key_tasks), units=units, areas=load_task_areas(files.get("task_areas")))
 
 
 def _ensure_zones(study: Study, years: list[int]) -> None:

@@ -245,3 +245,21 @@ def test_file_problems(tmp_path):
                      "pudong,2020,applied,浦东\n").encode("gbk"))
     with pytest.raises(InputError, match="not UTF-8"):
         load_register(gbk)
+
+
+def test_a_broken_register_stops_surveykit_report_with_one_line(tmp_path, capsys):
+    """The register is checked before anything is computed: `surveykit report` exits 2 with one line naming the
+    file, the unit, the year and the rule."""
+    from surveykit.cli import main
+    from .conftest import ROOT
+    reg = tmp_path / "zones.yaml"
+    reg.write_text(HEADER.format(t=1, w=1, r=1) + "zones:\n  pudong:\n    - {year: 2024, event: accepted}\n",
+                   encoding="utf-8")
+    (tmp_path / "study.yaml").write_text(
+        f"questionnaire: {ROOT / 'questionnaires' / 'ip_protection_satisfaction.yaml'}\n"
+        f"units: {ROOT / 'surveykit' / 'demo' / 'shanghai' / 'units.csv'}\n"
+        "years: {2026: {responses: r.csv}}\nzones: {register: zones.yaml}\n", encoding="utf-8")
+    code = main(["report", "--study", str(tmp_path / "study.yaml"), "--year", "2026", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "zones.yaml" in err and "pudong" in err and "2024" in err and "[rule " in err
