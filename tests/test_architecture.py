@@ -21,7 +21,12 @@ def imports(path: Path) -> set[str]:
     me = module_name(path)
     package = me if path.name == "__init__.py" else me.rsplit(".", 1)[0]
     out = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {id(n) for blk in ast.walk(tree) if isinstance(blk, ast.If) and _type_checking(blk.test)
+                   for n in ast.walk(blk)}
+    for node in ast.walk(tree):
+        if id(node) in typing_only:     # `if TYPE_CHECKING:` imports are for type names only, never run
+            continue
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names if a.name.startswith("surveykit")}
         elif isinstance(node, ast.ImportFrom):
@@ -33,6 +38,11 @@ def imports(path: Path) -> set[str]:
                 out.add(base)
                 out |= {f"{base}.{a.name}" for a in node.names}
     return out
+
+
+def _type_checking(test) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
+        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def graph() -> dict[str, set[str]]:

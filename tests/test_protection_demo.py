@@ -28,8 +28,8 @@ def satisfaction_values(year):
 def demo(tmp_path_factory):
     d = tmp_path_factory.mktemp("pdemo")
     paths = write_protection_demo(d, years=(2025, 2026), seed=7)
-    values = read_indicator_values(paths["indicators"])
-    rec = case_records(read_case_tables([paths["cases"]]))
+    values = read_indicator_values(paths["indicators"], units=DEMO_UNITS)
+    rec = case_records(read_case_tables([paths["cases"]], units=DEMO_UNITS))
     allv = pd.concat([values, derive_indicators(rec, values)] + [satisfaction_values(y) for y in (2025, 2026)],
                      ignore_index=True)
     return d, paths, read_indicator_values(allv, units=DEMO_UNITS)

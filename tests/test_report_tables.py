@@ -114,11 +114,23 @@ def test_comparison_tables(store):
         node = next(n for n in yc.index if label(n) == row["指标"])
         x = yc.loc[node]
         assert row["较上年变化"] == f"{x.change:+.2f}" and row["结论"] == VERDICT[x.verdict]
-    own = r.comparison_table("ownership")
+    # a unit's comparison: each side below min_n (30) in every unit of the fixture -> no rows, and the page says so
     og = s.comparisons[(s.comparisons.unit == "jia") & (s.comparisons.comparison == "ownership")]
-    assert own.columns.tolist()[:3] == ["指标", "外资/合资企业", "内资企业"] and len(own) == len(og)
+    assert len(og) and ((og.n_a < 30) | (og.n_b < 30)).all() and r.comparison_table("ownership").empty
+    [c] = r.comparisons()
+    assert c["table"].empty and "30" in c["too_few"]
+    # the region's: both sides large enough, every row from the store
+    city = CityReport(store["res"], 2026, "zh")
+    og = s.comparisons[(s.comparisons.unit == "all") & (s.comparisons.comparison == "ownership")]
+    assert ((og.n_a >= 30) & (og.n_b >= 30)).all()
+    own = city.comparison_table("ownership")
+    assert own.columns.tolist()[:3] == ["指标", "外资/合资企业", "内资企业"] and len(own) == len(og) > 0
     for row, x in zip(own.to_dict("records"), og.itertuples()):
+        assert row["外资/合资企业"] == f"{x.estimate_a:.2f}" and row["内资企业"] == f"{x.estimate_b:.2f}"
         assert row["差值"] == ("–" if x.gap != x.gap else f"{x.gap:+.2f}") and row["结论"] == VERDICT[x.verdict]
+        assert row["校正后95%置信区间"] == f"[{x.ci_low_adj:+.2f}, {x.ci_high_adj:+.2f}]"
+        lo, hi = x.ci_low_adj, x.ci_high_adj        # the verdict agrees with the interval printed beside it
+        assert x.verdict == ("higher" if lo > 0 else "lower" if hi < 0 else "no_clear_difference")
 
 
 def test_dont_know_and_weights(store):

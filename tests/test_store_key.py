@@ -71,7 +71,7 @@ def edit(path, old, new):
 
 
 CHANGES = {
-    "responses": lambda d: edit(d / "r.csv", "\n2026-000001,", "\n2026-000001x,"),
+    "responses": lambda d: edit(d / "r.csv", '"2026-000001"', '"2026-000001x"'),
     "questionnaire": lambda d: edit(d / "q.yaml", "weight: 0.6", "weight: 0.7"),
     "quality rules": lambda d: edit(d / "rules.yaml", "speeder: {action: flag}", "speeder: {action: exclude}"),
     "mapping": lambda d: append(d / "mapping.yaml", "answers: {很满意: 5}\n"),

@@ -21,8 +21,9 @@ import pytest
 from .conftest import ROOT
 
 
-def run(cmd, cwd, timeout=1200):
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+def run(cmd, cwd, timeout=1200, env_extra=None):
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "JUPYTER_PATH")}
+    env.update(env_extra or {})
     r = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, f"{cmd}\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
     return r
@@ -39,7 +40,13 @@ def venv(tmp_path_factory):
     run([py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel], cwd=base)
     site = Path(run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=base).stdout.strip())
     (site / "_surveykit_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    return {"base": base, "py": py, "bin": base / "venv" / "bin", "site": site, "wheel": wheel}
+    # the dependencies' data files: nbconvert's templates only (a kernel spec there would name this environment's
+    # python; without one, kernels are the fresh environment's own python, which imports the wheel)
+    data = base / "jupyter_data"
+    data.mkdir()
+    (data / "nbconvert").symlink_to(Path(sys.prefix) / "share" / "jupyter" / "nbconvert", target_is_directory=True)
+    return {"base": base, "py": py, "bin": base / "venv" / "bin", "site": site, "wheel": wheel,
+            "env": {"JUPYTER_PATH": str(data)}}
 
 
 def test_the_wheel_carries_the_package_data(venv):
@@ -57,7 +64,7 @@ def test_the_wheel_carries_the_package_data(venv):
 def test_demo_from_an_empty_folder(venv):
     empty = venv["base"] / "empty"
     empty.mkdir()
-    run([venv["bin"] / "surveykit", "demo", "--out", "out", "--jobs", "2"], cwd=empty)
+    run([venv["bin"] / "surveykit", "demo", "--out", "out", "--jobs", "2"], cwd=empty, env_extra=venv["env"])
     year = empty / "out" / "2026"
     pages = sorted(p.stem for p in year.glob("*.html"))
     assert len(pages) == 18 and "overview" in pages and "pudong" in pages
@@ -72,7 +79,7 @@ def test_init_then_report_from_an_empty_folder(venv):
     listed = sorted(p.name for p in (work / "mystudy").iterdir())
     assert {"study.yaml", "questionnaire.yaml", "quality_rules.yaml", "units.csv", "responses_2026.csv"} <= set(listed)
     run([venv["bin"] / "surveykit", "report", "--study", "mystudy/study.yaml", "--year", "2026", "--out", "reports",
-         "--quiet"], cwd=work)
+         "--quiet"], cwd=work, env_extra=venv["env"])
     pages = sorted(p.stem for p in (work / "reports" / "2026").glob("*.html"))
     assert pages == ["east", "north", "overview", "west"]
     assert "东区" in (work / "reports" / "2026" / "east.html").read_text(encoding="utf-8")

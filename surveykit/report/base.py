@@ -23,7 +23,7 @@ from .suppression import previous_store, reportable
 class StoreView:
     """One year's store, seen in one language."""
 
-    def __init__(self, results: str | Path, year: int, lang: str = "zh", unit: Unit | None = None):
+    def __init__(self, results: str | Path, year: int, lang: str = "zh", unit: str | None = None):
         self.results = Path(results)
         self.year = int(year)
         self.lang = lang
@@ -33,7 +33,12 @@ class StoreView:
         self.setting: dict = self.store.manifest["setting"]
         self.units = UnitSet.from_dict(self.setting)
         self.q: Questionnaire = load_questionnaire(self.store.manifest["inputs"]["questionnaire"]["path"])
-        own = None if unit is None else self.units.kind_of(unit)
+        self.unit: Unit | None = None if unit is None else self.units.find(unit)
+        if unit is not None and self.unit is None:
+            raise ValueError(f"unknown unit {unit!r}")
+        # whose figures the page reports: a unit's id, or the whole region's
+        self.subject = REGION if self.unit is None else self.unit.id
+        own = None if self.unit is None else self.units.kind_of(self.unit)
         self.p = Phrases(lang, {**words(self.setting, lang, None if own is None else {"zh": own.zh, "en": own.en}),
                                 "subject": self.q.title.get(lang)})
         self.min_n = int(self.setting["min_n"])
@@ -106,6 +111,42 @@ class StoreView:
         lo, hi = row["ci_low"], row["ci_high"]
         ci = "" if lo != lo or hi != hi else f"{100 * lo:.1f}%–{100 * hi:.1f}%"
         return f"{100 * row['estimate']:.1f}%", ci
+
+    # --- declared comparisons -----------------------------------------------------------------------------------
+    def _adjusted_ci(self, r) -> str:
+        """The multiplicity-adjusted interval the verdict is read from (the unadjusted one when none is stored)."""
+        lo, hi = getattr(r, "ci_low_adj", r.ci_low), getattr(r, "ci_high_adj", r.ci_high)
+        return self.ci(lo, hi, signed=True)
+
+    def _side(self, spec: dict, side: str) -> str:
+        return spec[side]["label"].get(self.lang) or spec[side]["label"]["zh"]
+
+    def comparisons(self) -> list[dict]:
+        """The study's declared subgroup comparisons (e.g. equal protection) for the page's subject, as
+        ``{id, title, table}``; ``table`` is empty when a side has too few respondents (``too_few`` says so)."""
+        if self.store.comparisons is None:
+            return []
+        out = []
+        for c in self.setting.get("comparisons", []):
+            title = (c.get("title") or {}).get(self.lang) or (c.get("title") or {}).get("zh") or \
+                f"{self._side(c, 'a')} − {self._side(c, 'b')}"
+            out.append({"id": c["id"], "title": title, "table": self.comparison_table(c["id"]),
+                        "too_few": self.p.md("comparison.too_few", min_n=self.min_n)})
+        return out
+
+    def comparison_table(self, comparison: str) -> pd.DataFrame:
+        """One declared comparison on the index and first-level indicators: both sides, gap, adjusted CI, verdict
+        (no rows when it is suppressed: a side with fewer than ``min_n`` respondents)."""
+        p, tab = self.p, self.store.comparisons
+        spec = next(c for c in self.setting.get("comparisons", []) if c["id"] == comparison)
+        if tab is None:
+            return pd.DataFrame()
+        og = tab[(tab.comparison == comparison) & (tab.unit == self.subject)]
+        la, lb = self._side(spec, "a"), self._side(spec, "b")
+        return pd.DataFrame([{p.t("col.indicator"): self.label(r.node), la: fmt(r.estimate_a), lb: fmt(r.estimate_b),
+                              p.t("col.difference"): signed(r.gap),
+                              p.t("col.ci_adj"): "" if r.gap != r.gap else self._adjusted_ci(r),
+                              p.t("col.verdict"): self.verdict(r.verdict)} for r in og.itertuples()])
 
     # --- protection level -------------------------------------------------------------------------------------
     @property

@@ -40,12 +40,8 @@ class DistrictReport(StoreView):
     """One unit's report for one year (``district``: the unit's id, Chinese or English name)."""
 
     def __init__(self, results: str | Path, year: int, district: str, lang: str = "zh"):
-        probe = StoreView(results, year, lang)
-        unit = probe.units.find(district)
-        if unit is None:
-            raise ValueError(f"unknown unit {district!r}")
-        super().__init__(results, year, lang, unit=unit)
-        self.unit = unit
+        super().__init__(results, year, lang, unit=district)
+        unit = self.unit
         su = self.store.scores_unit
         self.scores = su[su.unit == unit.id].drop(columns=["unit"])
         self.city = self.store.scores_city
@@ -192,11 +188,6 @@ class DistrictReport(StoreView):
                              p.t("col.n_asked"): dk.n_asked.astype(int)})
 
     # --- comparisons ---------------------------------------------------------------------------------------------
-    def _adjusted_ci(self, r) -> str:
-        """The multiplicity-adjusted interval the verdict is read from (the unadjusted one when none is stored)."""
-        lo, hi = getattr(r, "ci_low_adj", r.ci_low), getattr(r, "ci_high_adj", r.ci_high)
-        return self.ci(lo, hi, signed=True)
-
     def change_table(self) -> pd.DataFrame:
         """Index, first- and second-level indicators: last year, this year, change with its 95% CI, verdict."""
         p = self.p
@@ -229,32 +220,6 @@ class DistrictReport(StoreView):
                                                           b=self.group_label(r.group_b)),
                               p.t("col.difference"): signed(r.gap), p.t("col.ci_adj"): self._adjusted_ci(r),
                               p.t("col.verdict"): self.verdict(r.verdict)} for r in gg.itertuples()])
-
-    def comparisons(self) -> list[dict]:
-        """The study's declared subgroup comparisons (e.g. equal protection), as ``{id, title, table}``."""
-        out = []
-        for c in self.setting.get("comparisons", []):
-            t = self.comparison_table(c["id"])
-            if len(t):
-                title = (c.get("title") or {}).get(self.lang) or (c.get("title") or {}).get("zh") or \
-                    f"{c['a']['label'].get(self.lang) or c['a']['label']['zh']} − " \
-                    f"{c['b']['label'].get(self.lang) or c['b']['label']['zh']}"
-                out.append({"id": c["id"], "title": title, "table": t})
-        return out
-
-    def comparison_table(self, comparison: str) -> pd.DataFrame:
-        """One declared comparison on the index and first-level indicators: both sides, gap, adjusted CI, verdict."""
-        p, tab = self.p, self.store.comparisons
-        spec = next(c for c in self.setting.get("comparisons", []) if c["id"] == comparison)
-        if tab is None:
-            return pd.DataFrame()
-        og = tab[(tab.comparison == comparison) & (tab.unit == self.unit.id)]
-        la = spec["a"]["label"].get(self.lang) or spec["a"]["label"]["zh"]
-        lb = spec["b"]["label"].get(self.lang) or spec["b"]["label"]["zh"]
-        return pd.DataFrame([{p.t("col.indicator"): self.label(r.node), la: fmt(r.estimate_a), lb: fmt(r.estimate_b),
-                              p.t("col.difference"): signed(r.gap),
-                              p.t("col.ci_adj"): "" if r.gap != r.gap else self._adjusted_ci(r),
-                              p.t("col.verdict"): self.verdict(r.verdict)} for r in og.itertuples()])
 
     # --- drivers, findings, recommendations ------------------------------------------------------------------------
     @property
