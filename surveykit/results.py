@@ -12,7 +12,11 @@ Layout (``<results>/<year>/``)::
     weights.parquet      weight diagnostics per unit, before ("design") and after ("final") raking
     ranks, compare_rest, group_gaps, comparisons, drivers, reliability, cfa .parquet
                          the analysis of surveykit.analysis (codes, not words: reports translate them)
-    year_change.parquet  change of every score on the previous year (written once both years exist)
+    comparability.parquet  which scores can be compared with the previous year's, and why not
+                         (surveykit.analysis.comparability; every year but the study's first)
+    year_change.parquet  change of every comparable score on the previous year (written once both years exist)
+    index_common.parquet the index recomputed for both years on their common comparable items, and its change
+                         (only when the study asks for it and the index is not comparable)
     quality_counts / quality_totals .parquet
                          rows per quality rule, group and action by unit, and rows read/kept/excluded per group
                          (aggregates only: the row-level log never enters the store or a report)
@@ -105,6 +109,8 @@ class YearResults:
     drivers: pd.DataFrame | None = None
     comparisons: pd.DataFrame | None = None
     year_change: pd.DataFrame | None = None
+    comparability: pd.DataFrame | None = None
+    index_common: pd.DataFrame | None = None
 
     @property
     def setting(self) -> dict:
@@ -121,8 +127,9 @@ def load_results(results_dir: str | Path, year: int) -> YearResults:
         raise InputError(f"the results for {year} were written by another version of surveykit: run "
                          "`surveykit report --recompute`", file=folder)
     tables = {k: pd.read_parquet(folder / v["file"]) for k, v in manifest["tables"].items()}
-    if (folder / "year_change.parquet").exists():
-        tables["year_change"] = pd.read_parquet(folder / "year_change.parquet")
+    for name in ("year_change", "index_common"):  # written after the year's own tables (year on year)
+        if (folder / f"{name}.parquet").exists():
+            tables[name] = pd.read_parquet(folder / f"{name}.parquet")
     return YearResults(year=year, manifest=manifest, **tables)
 
 
