@@ -344,3 +344,16 @@ def test_common_items_trees():
     assert before.items[-1].weight == 2 and now.group_weights == before.group_weights == {"firm": 0.6,
                                                                                           "resident": 0.4}
     assert before.items[1].groups == ("firm",) and now.item_scale(now.items[0]).max == 5
+
+
+def test_the_report_phrases_exist_in_both_languages_with_the_same_placeholders():
+    import string
+
+    from surveykit.report.i18n import TEXT
+
+    keys = [k for k in TEXT if k.startswith("cmp.") or k in ("col.index_common", "col.change_common",
+                                                             "headline.change_common", "headline.change_none")]
+    assert len(keys) == 21
+    for k in keys:
+        names = {lang: {f for _, f, _, _ in string.Formatter().parse(TEXT[k][lang]) if f} for lang in ("zh", "en")}
+        assert names["zh"] == names["en"], k

@@ -41,6 +41,7 @@ from .conftest import ROOT
 UNITS = (Unit("north", "北区", "North"), Unit("south", "南区", "South"), Unit("east", "东区", "East"),
          Unit("west", "西区", "West"))
 GROUPS = {"firm": 0.6, "resident": 0.4}
+BAD_TEXT = "Question b4 <img src=x onerror=alert(1)> [x](javascript:alert(1))"
 
 
 def text(i, zh=None, en=None):
@@ -52,8 +53,8 @@ def questionnaire(year: int | None) -> dict:
     a3 = "a3x" if year == 2026 else "a3"
     b = [{"id": "b1", "text": text("b1")},
          {"id": "b2", "text": text("b2", "您对办事效率（含网上办理）是否满意" if year == 2026 else None)}]
-    if year != 2026:
-        b.append({"id": "b4", "text": text("b4")})
+    if year != 2026:   # its English text is markup: data, never markup in a report
+        b.append({"id": "b4", "text": text("b4", en=BAD_TEXT)})
     if year != 2025:
         b.append({"id": "b3", "text": text("b3")})
     c2 = text("c2", "题目c2（修订）") if year == 2026 else text("c2")
@@ -263,7 +264,11 @@ def test_the_report_note_lists_the_others(study):
     en = page(study["base"] / "en" / "2026" / "north.html")
     assert "Indicators not compared with last year: “Satisfaction index” (its questions changed), " \
            "“Convenience” (its questions changed), “Fairness” (weights changed)" in en
-    assert "“Question b3” (new this year)" in en and "“Question b4” (no longer asked)" in en
+    assert "“Question b3” (new this year)" in en and f"“{BAD_TEXT}” (no longer asked)" in en
+    raw = (study["base"] / "en" / "2026" / "north.html").read_text(encoding="utf-8")
+    assert "<img src=x" not in raw and "](javascript" not in raw
+    note = DistrictReport(study["study"].results_dir, 2026, "north", "en").comparability_note()
+    assert "&#60;img src=x onerror=alert&#40;1&#41;&#62; &#91;x&#93;&#40;javascript&#58;alert" in note
 
 
 def test_the_overview_trend_has_no_change_for_an_index_not_comparable(study):

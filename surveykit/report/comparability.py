@@ -8,6 +8,8 @@ sentences name the indicators that could not be compared and why (every label es
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from ..analysis.comparability import index_comparable
@@ -27,7 +29,7 @@ def table(view: StoreView) -> pd.DataFrame | None:
 def previous_questionnaire(view: StoreView) -> Questionnaire | None:
     entry = view.store.manifest.get("comparability") or {}
     path = entry.get("questionnaire_previous")
-    return load_questionnaire(path) if path else None
+    return load_questionnaire(path) if path and Path(path).is_file() else None  # moved since: ids, not texts
 
 
 def index_common(view: StoreView, unit: str) -> pd.Series | None:
@@ -94,7 +96,3 @@ def index_sentence(view: StoreView) -> str:
     return view.p.md("cmp.index.common", label=view.p.t("col.index_common"), n=int(t["n_items"].iloc[0]),
                      total=int(t["n_items_current"].iloc[0]))
 
-
-def trend_note(view: StoreView) -> str:
-    """For the overview's trends: the line is broken where the index is not comparable with the year before."""
-    return view.p.md("cmp.trend") if not index_is_comparable(view) else ""
