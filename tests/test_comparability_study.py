@@ -264,9 +264,10 @@ def test_the_report_note_lists_the_others(study):
     en = page(study["base"] / "en" / "2026" / "north.html")
     assert "Indicators not compared with last year: “Satisfaction index” (its questions changed), " \
            "“Convenience” (its questions changed), “Fairness” (weights changed)" in en
+    assert "compared as the same question: “题目c2（修订）” (last year: “题目c2”)" in en   # only Chinese differs
     assert "“Question b3” (new this year)" in en and f"“{BAD_TEXT}” (no longer asked)" in en
     raw = (study["base"] / "en" / "2026" / "north.html").read_text(encoding="utf-8")
-    assert "<img src=x" not in raw and "](javascript" not in raw
+    assert "<img src=x" not in raw and "&lt;img src=x onerror" in raw and 'href="javascript' not in raw
     note = DistrictReport(study["study"].results_dir, 2026, "north", "en").comparability_note()
     assert "&#60;img src=x onerror=alert&#40;1&#41;&#62; &#91;x&#93;&#40;javascript&#58;alert" in note
 

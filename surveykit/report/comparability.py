@@ -79,11 +79,21 @@ def note(view: StoreView) -> str:
     warn = t[t["warning"]]
     if len(warn):
         parts.append(p.md("cmp.reworded", year=year, list=p.sep().join(
-            p.t("cmp.reworded.entry", now=view.label(e), before=prev.label(e, view.lang) if prev else "")
-            for e in warn["node"])))
+            p.t("cmp.reworded.entry", **_wordings(view, prev, e)) for e in warn["node"])))
     if not parts:
         return ""
     return p.join([p.md("cmp.lead", year=year), *parts, index_sentence(view)])
+
+
+def _wordings(view: StoreView, prev: Questionnaire | None, item: str) -> dict[str, str]:
+    """This year's and last year's text of ``item``, in the report's language -- or in the other one when only
+    that one differs (a Chinese rewording shown in an English report)."""
+    if prev is None:
+        return {"now": view.q.label(item, view.lang), "before": ""}
+    lang = view.lang
+    if view.q.label(item, lang) == prev.label(item, lang):
+        lang = "zh" if lang == "en" else "en"
+    return {"now": view.q.label(item, lang), "before": prev.label(item, lang)}
 
 
 def index_sentence(view: StoreView) -> str:
