@@ -381,9 +381,9 @@ def check_comparability(study: Study) -> None:
     must have the same respondent groups. Checked before anything is computed."""
     for y in study.comparability.years:
         if study.previous_year(y) is None or y not in study.years:
-            raise InputError(f"{y} is not a year of the study after its first ({', '.join(map(str, sorted(study.years)))})"
-                             "; a declaration relates a year to the previous one", file=study.file,
-                             key=f"comparability.{y}")
+            years = ", ".join(map(str, sorted(study.years)))
+            raise InputError(f"{y} is not a year of the study after its first ({years}); a declaration relates a "
+                             "year to the previous one", file=study.file, key=f"comparability.{y}")
     for y in sorted(study.years):
         prev = study.previous_year(y)
         if prev is not None:

@@ -339,7 +339,8 @@ def test_the_store_key_covers_the_years_questionnaire_and_the_declaration(study,
     ({"changed: [b2]": "changed: [b9]"}, "comparability.2026.changed",
      "'b9' is not an item or indicator of the 2026 questionnaire"),
     ({"renamed: {a3x: a3}": "renamed: {a3x: a3, b3: a3}"}, "comparability.2026.renamed.b3", "two ids renamed to one"),
-    ({"  2026:\n    renamed": "  2025:\n    renamed"}, "comparability.2025", "is not a year of the study after its first"),
+    ({"  2026:\n    renamed": "  2025:\n    renamed"}, "comparability.2025",
+     "is not a year of the study after its first"),
 ])
 def test_bad_declarations_exit_2_with_one_line(study, tmp_path, capsys, replace, key, message):
     path = write_study(study["base"], "study_bad.yaml", str(tmp_path / "store"), **replace)
