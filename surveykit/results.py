@@ -12,7 +12,11 @@ Layout (``<results>/<year>/``)::
     weights.parquet      weight diagnostics per unit, before ("design") and after ("final") raking
     ranks, compare_rest, group_gaps, comparisons, drivers, satisfaction_rates, reliability, cfa .parquet
                          the analysis of surveykit.analysis (codes, not words: reports translate them)
-    year_change.parquet  change of every score on the previous year (written once both years exist)
+    comparability.parquet  which scores can be compared with the previous year's, and why not
+                         (surveykit.analysis.comparability; every year but the study's first)
+    year_change.parquet  change of every comparable score on the previous year (written once both years exist)
+    index_common.parquet the index recomputed for both years on their common comparable items, and its change
+                         (only when the study asks for it and the index is not comparable)
     zones_status, zones_evaluation, zones_targets, zones_tasks .parquet
                          demonstration zones (when the study has a register): each unit's status, what the year's
                          evaluation means for it (codes), the targets behind the verdict, key-task completion
@@ -43,7 +47,7 @@ STORE_VERSION = 5
 #: The unit id of the whole region in store tables (like the group ``all``).
 REGION = "all"
 #: Tables written after the year's own computation, because they need other years too.
-LATER_TABLES = ("year_change", "zones_status", "zones_evaluation", "zones_targets", "zones_tasks")
+LATER_TABLES = ("year_change", "index_common", "zones_status", "zones_evaluation", "zones_targets", "zones_tasks")
 #: What the protection-level computation writes as ``protection_<name>.parquet``.
 PROTECTION_TABLES = ("scores", "steps", "changes", "weights", "ranks", "sobol", "sobol_units", "factors", "scorecard",
                      "scorecard_overall", "cases", "values")
@@ -115,6 +119,8 @@ class YearResults:
     zones_evaluation: pd.DataFrame | None = None
     zones_targets: pd.DataFrame | None = None
     zones_tasks: pd.DataFrame | None = None
+    comparability: pd.DataFrame | None = None
+    index_common: pd.DataFrame | None = None
 
     @property
     def setting(self) -> dict:

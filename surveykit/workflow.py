@@ -6,11 +6,14 @@
         compute_year:   questionnaire -> read and check responses (quality rules, mapping, aliases)
                         -> units (the study's list, or the values of the unit column) -> Design -> weighting
                         -> scores by unit and for the region -> analysis -> store (parquet + manifest)
-    year_change:        every score against the previous year's (independent samples)
+    year_change:        every comparable score against the previous year's (independent samples; each year has
+                        its own questionnaire, and the study declares how it relates to the year before: see
+                        surveykit.analysis.comparability)
     compute_protection: the protection-level composite of each year (reads the year's satisfaction index)
 
 The store's **key** is a hash of every input file's content and every setting that changes a number (the
-study's settings, the questionnaire, responses, quality rules, mapping, aliases, units file, margins; the default
+study's settings, the year's questionnaire and the previous year's (with the study's comparability declaration
+for the year), responses, quality rules, mapping, aliases, units file, margins; the default
 files shipped with surveykit when the study uses them) and of the surveykit version: a year is recomputed exactly
 when its key changes, or when asked (``recompute=True``, ``surveykit report --recompute``).
 
@@ -44,6 +47,8 @@ from .quality import prepare
 from .resources import default_file
 from .results import (PROTECTION_TABLES, REGION, STORE_VERSION, load_protection, load_results, read_manifest, sha256,
                       write_protection, write_store)
+from .analysis.comparability import (check_declaration, common_items_questionnaires, comparability,
+                                     comparable_change, index_comparable, wording_notes)
 from .scoring import group_codes, score
 from .spec.questionnaire import Questionnaire, load_questionnaire
 from .spec.study import Study
@@ -66,6 +71,7 @@ def ensure_results(study: Study, years: list[int] | None = None, *, recompute: b
     and imputes from the year before), then the year-on-year changes, then the protection-level composite.
     """
     check_zones(study)   # a broken register stops the run before anything is computed
+    check_comparability(study)
     out, fresh = {}, set()
     for y in sorted(years or study.years):
         key = year_key(study, y)
@@ -74,8 +80,10 @@ def ensure_results(study: Study, years: list[int] | None = None, *, recompute: b
             compute_year(study, y, key=key)
             fresh.add(y)
         out[y] = study.results_dir / str(y)
-    for prev, cur in zip(sorted(out), sorted(out)[1:]):
-        _ensure_year_change(study, prev, cur, force=bool({prev, cur} & fresh))
+    for cur in sorted(out):
+        prev = study.previous_year(cur)
+        if prev in out:
+            _ensure_year_change(study, prev, cur, force=bool({prev, cur} & fresh))
     if study.protection is not None:
         for y in sorted(out):
             _ensure_protection(study, y, force=y in fresh or (y - 1) in fresh)
@@ -95,14 +103,17 @@ def compute_year(study: Study, year: int, *, key: str | None = None) -> Path:
     tables, notes = survey_tables(study, q, design, data)
     tables["weights"] = weights
     tables.update(quality_tables(prepared, units))
+    comp, comp_notes = year_comparability(study, year, q)
+    if comp is not None:
+        tables["comparability"] = comp
     manifest = year_manifest(study, year, q, prepared, design, units, key or year_key(study, year))
-    manifest.update(notes=notes, design_counts=design_counts(study, data))
+    manifest.update(notes=notes + comp_notes, design_counts=design_counts(study, data))
     return write_store(study.results_dir, year, tables, manifest)
 
 
 def study_questionnaire(study: Study, year: int) -> Questionnaire:
-    """The questionnaire of ``year``."""
-    return load_questionnaire(study.questionnaire_path)
+    """The questionnaire of ``year`` (the year's own, else the study's)."""
+    return load_questionnaire(study.questionnaire_file(year))
 
 
 def read_responses(study: Study, year: int, q: Questionnaire):
@@ -307,8 +318,9 @@ def year_manifest(study: Study, year: int, q: Questionnaire, prepared, design: D
                                  "encoding": df.attrs.get("encoding"), "rows_read": int(prepared.rows_read),
                                  "rows": int(len(df)), "rows_excluded": int(prepared.rows_excluded),
                                  "rows_flagged": int(prepared.rows_flagged), "quality_notes": list(prepared.notes)},
-                   "questionnaire": {"path": str(study.questionnaire_path), "id": q.id, "version": q.version,
-                                     "sha256": sha256(study.questionnaire_path)}},
+                   "questionnaire": {"path": str(study.questionnaire_file(year)), "id": q.id, "version": q.version,
+                                     "sha256": sha256(study.questionnaire_file(year))}},
+        "comparability": _comparability_entry(study, year),
         "setting": setting(study, units),
         "design": study.design.kwargs(),
         "weighting": {"margins": _margins_entry(study, year), "history": list(design.history)},
@@ -342,12 +354,14 @@ def design_counts(study: Study, data: pd.DataFrame) -> dict:
 def year_inputs(study: Study, year: int) -> dict[str, Path]:
     """Every file the year's survey statistics are computed from (the defaults shipped with surveykit included)."""
     qs = study.quality
-    files = {"questionnaire": study.questionnaire_path, "responses": study.responses_path(year),
+    files = {"questionnaire": study.questionnaire_file(year), "responses": study.responses_path(year),
              "rules": study.path(qs.rules) if qs.rules else default_file("quality_rules.yaml")}
     for name, rel in (("mapping", qs.mapping), ("aliases", qs.aliases), ("margins", study.years[year].rake),
                       ("units", study.units if isinstance(study.units, str) else None)):
         if rel:
             files[name] = study.path(rel)
+    if study.previous_year(year) is not None:  # the comparability of the year's scores with the year before
+        files["questionnaire_previous"] = study.questionnaire_file(study.previous_year(year))
     return files
 
 
@@ -358,28 +372,124 @@ def year_key(study: Study, year: int) -> str:
         if not Path(path).is_file():
             raise InputError(f"the {name} file named by the study does not exist", file=path)
         files[name] = sha256(path)
-    settings = study.model_dump(mode="json", exclude={"base", "file", "years", "protection", "results"})
-    settings["year"] = study.years[year].model_dump(mode="json", exclude={"responses", "rake"})
+    settings = study.model_dump(mode="json", exclude={"base", "file", "years", "protection", "results",
+                                                      "comparability"})
+    settings["year"] = study.years[year].model_dump(mode="json", exclude={"responses", "rake", "questionnaire"})
+    if study.previous_year(year) is not None:
+        settings["comparability"] = _comparability_entry(study, year)
     blob = json.dumps({"files": files, "settings": settings, "store_version": STORE_VERSION,
                        "surveykit": __version__}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 # --- year on year ---------------------------------------------------------------------------------------------------
+def check_comparability(study: Study) -> None:
+    """Every ``comparability`` declaration is for a year after the study's first, and fits the questionnaires of
+    its year and the year before (:func:`surveykit.analysis.comparability.check_declaration`); years without one
+    must have the same respondent groups. Checked before anything is computed."""
+    for y in study.comparability.years:
+        if study.previous_year(y) is None or y not in study.years:
+            years = ", ".join(map(str, sorted(study.years)))
+            raise InputError(f"{y} is not a year of the study after its first ({years}); a declaration relates a "
+                             "year to the previous one", file=study.file, key=f"comparability.{y}")
+    for y in sorted(study.years):
+        prev = study.previous_year(y)
+        if prev is not None:
+            check_declaration(study_questionnaire(study, y), study_questionnaire(study, prev),
+                              study.comparability.of(y), year=y, previous_year=prev, file=study.file)
+
+
+def year_comparability(study: Study, year: int, q: Questionnaire) -> tuple[pd.DataFrame | None, list[str]]:
+    """Which scores of ``year`` can be compared with the previous year's (the store's ``comparability`` table) and
+    the notes on items compared although worded differently; (None, []) for the study's first year."""
+    prev = study.previous_year(year)
+    if prev is None:
+        return None, []
+    qp, decl = study_questionnaire(study, prev), study.comparability.of(year)
+    check_declaration(q, qp, decl, year=year, previous_year=prev, file=study.file)
+    table = comparability(q, qp, renamed=decl.renamed if decl else None, changed=decl.changed if decl else (),
+                          reworded=decl.reworded if decl else (), groups=decl.groups.renamed if decl else None)
+    return table, wording_notes(q, qp, table, year=year, previous_year=prev)
+
+
+def _comparability_entry(study: Study, year: int) -> dict | None:
+    """What the year's comparison with the year before rests on (manifest and store key)."""
+    prev = study.previous_year(year)
+    if prev is None:
+        return None
+    decl = study.comparability.of(year)
+    return {"previous": prev, "questionnaire_previous": str(study.questionnaire_file(prev)),
+            "declared": decl.model_dump(mode="json") if decl else None,
+            "index_on_common_items": study.comparability.index_on_common_items}
+
+
 def _ensure_year_change(study: Study, prev: int, cur: int, *, force: bool) -> None:
+    """The change of every comparable score on the previous year; with ``index_on_common_items`` and an index that
+    is not comparable, also the index recomputed for both years on their common items (``index_common``)."""
     folder = study.results_dir / str(cur)
     stamp = folder / "year_change.from"
     key = f"{read_manifest(study.results_dir, prev)['key']} {read_manifest(study.results_dir, cur)['key']}"
     if force or not stamp.exists() or stamp.read_text(encoding="utf-8") != key:
         a, b = load_results(study.results_dir, cur), load_results(study.results_dir, prev)
+        comp = a.comparability
         keys = ["unit", "group", "node"]
-        ch = ska.year_change(a.scores_unit[keys + ["estimate", "se"]], b.scores_unit[keys + ["estimate", "se"]],
-                             family="unit")
-        region = ska.year_change(a.scores_city[["group", "node", "estimate", "se"]],
-                                 b.scores_city[["group", "node", "estimate", "se"]]).assign(unit=REGION)
-        table = pd.concat([ch, region], ignore_index=True).drop(columns=["verdict_text"], errors="ignore")
-        write_store(study.results_dir, cur, {"year_change": table}, None)
+        ch = comparable_change(a.scores_unit[keys + ["estimate", "se"]], b.scores_unit[keys + ["estimate", "se"]],
+                               comp, family="unit")
+        region = comparable_change(a.scores_city[["group", "node", "estimate", "se"]],
+                                   b.scores_city[["group", "node", "estimate", "se"]], comp).assign(unit=REGION)
+        tables = {"year_change": pd.concat([ch, region], ignore_index=True).drop(columns=["verdict_text"],
+                                                                                 errors="ignore")}
+        (folder / "index_common.parquet").unlink(missing_ok=True)
+        if study.comparability.index_on_common_items and not all(
+                index_comparable(comp, g) for g in set(comp["group"].dropna())):
+            common = index_on_common_items(study, prev, cur, comp)
+            if common is not None:
+                tables["index_common"] = common
+        write_store(study.results_dir, cur, tables, None)
         write_atomic(stamp, key)
+
+
+def index_on_common_items(study: Study, prev: int, cur: int, comp: pd.DataFrame) -> pd.DataFrame | None:
+    """The index of both years recomputed with this year's tree and weights on the items both years share
+    comparably (:func:`surveykit.analysis.comparability.common_items_questionnaires`), for the units and the
+    region, and its change (independent samples); None when the years share no item. Columns of year_change plus
+    ``n_items`` (the common items) and ``n_items_current`` (this year's items)."""
+    q = study_questionnaire(study, cur)
+    decl = study.comparability.of(cur)
+    trees = common_items_questionnaires(q, study_questionnaire(study, prev), comp,
+                                        groups=decl.groups.renamed if decl else None)
+    if trees is None:
+        return None
+    scores = {}
+    for y, tree in ((cur, trees[0]), (prev, trees[1])):
+        design = _common_groups_design(study, y, tree)
+        mark = dict(min_n=study.min_n, max_rse=study.max_rse)
+        su = ska.mark_small(score(tree, design, by=[study.unit_column]), **mark)
+        sc = ska.mark_small(score(tree, design), **mark).assign(**{study.unit_column: REGION})
+        t = pd.concat([su, sc], ignore_index=True).rename(columns={study.unit_column: "unit"})
+        t = t[t.node == "index"]
+        if y == prev:  # last year's groups under this year's ids
+            t = t.assign(group=t.group.map({tree.group_ids[k]: g for k, g in enumerate(trees[0].group_ids)} |
+                                           {"all": "all"}))
+        scores[y] = t[["unit", "group", "node", "estimate", "se"]]
+    out = ska.year_change(scores[cur], scores[prev], family="unit").drop(columns=["verdict_text"], errors="ignore")
+    return out.assign(n_items=len(trees[2]), n_items_current=len(q.items))
+
+
+def _common_groups_design(study: Study, year: int, tree: Questionnaire) -> Design:
+    """The year's weighted design (as compute_year builds it), restricted to the respondent groups of ``tree``
+    (a domain: the design is kept whole)."""
+    q = study_questionnaire(study, year)
+    prepared = read_responses(study, year, q)
+    units = study_units(study, year, prepared)
+    data = with_unit_ids(study, year, prepared.data, units)
+    design, _ = weighted_design(study, year, data, units)
+    col = tree.groups.column
+    inside = data[col].astype("string").str.strip().isin(tree.group_ids).fillna(False).to_numpy(bool)
+    if inside.all():
+        return design
+    placeholder = pd.Series(data[col].astype("string").str.strip()).where(inside, tree.group_ids[0])
+    return design.assign(**{col: placeholder.to_numpy(object)}).subset(inside)
 
 
 # --- the protection level ---------------------------------------------------------------------------------------

@@ -92,12 +92,14 @@ def heatmap(data: pd.DataFrame, title: str) -> plt.Figure:
 
 
 def trend_lines(data: pd.DataFrame, title: str) -> plt.Figure:
-    """One line per unit across years (columns ``unit``, ``year``, ``estimate``)."""
+    """One line per unit across years (columns ``unit``, ``year``, ``estimate``; with ``segment``, a unit's line is
+    drawn in pieces, one per segment: broken where the years are not comparable)."""
     setup()
     fig, ax = plt.subplots(figsize=(7.2, 4.2))
     years = sorted(data["year"].unique())
+    pieces = {"units": "segment", "estimator": None} if "segment" in data.columns else {}
     sns.lineplot(data=data, x="year", y="estimate", hue="unit", marker="o", ax=ax, legend=False,
-                 palette="tab20")
+                 palette="tab20", **pieces)
     last = data[data["year"] == years[-1]].sort_values("estimate")
     lo, hi = data["estimate"].min(), data["estimate"].max()
     gap = max(0.45, (hi - lo) / 40)  # minimum vertical distance between two end labels, in score points

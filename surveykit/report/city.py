@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..results import load_results, read_manifest
+from . import comparability as cmp
 from .base import StoreView, finite, signed
 from .i18n import fmt
 from .protection import dimension_table, method_sentences, scorecard_wide, sobol_table
@@ -85,22 +86,44 @@ class CityReport(StoreView):
         return wide.loc[self._order(wide.index)]
 
     def trend_table(self) -> pd.DataFrame:
-        """The index of every unit in each year of the store, and the change over the last year."""
+        """The index of every unit in each year of the store, and the change over the last year -- only when the
+        index is comparable with last year's, else the index recomputed on the common items (labelled) when the
+        study asks for it (:meth:`comparability_note` says why)."""
         p, wide = self.p, self._index_by_year()
         out = pd.DataFrame({p.t("col.unit"): [self.unit_name(x) for x in wide.index]})
         for y in wide.columns:
             out[p.t("index.year", year=y)] = [fmt(v) for v in wide[y]]
-        ch = self.store.year_change
+        ch, head = self.store.year_change, "col.change"
+        if not cmp.index_is_comparable(self):
+            ch, head = self.store.index_common, "col.change_common"
         if ch is not None and len(self.years) > 1:
             c = ch[(ch.group == "all") & (ch.node == "index")].set_index("unit")
-            out[p.t("col.change")] = ["–" if u not in c.index else signed(c.loc[u, "change"]) for u in wide.index]
+            out[p.t(head)] = ["–" if u not in c.index else signed(c.loc[u, "change"]) for u in wide.index]
             out[p.t("col.verdict")] = [self.verdict(c.loc[u, "verdict"]) if u in c.index else "" for u in wide.index]
         return out
 
+    def _breaks(self) -> set[int]:
+        """Years whose index is not comparable with the year before (a questionnaire change)."""
+        out = set()
+        for y in self.years[1:]:
+            t = (self.store if y == self.year else load_results(self.results, y)).comparability
+            if t is not None and not cmp.index_comparable(t[t.group == "all"]):
+                out.add(y)
+        return out
+
     def trend_chart_data(self) -> pd.DataFrame:
-        wide = self._index_by_year()
-        return pd.DataFrame([{"unit": self.unit_name(u), "year": int(y), "estimate": e}
+        """Long table for the trend chart: unit, year, estimate, and ``segment`` (the line is broken at a year
+        whose index is not comparable with the year before)."""
+        wide, breaks = self._index_by_year(), self._breaks()
+        segment = {y: sum(b <= int(y) for b in breaks) for y in wide.columns}
+        return pd.DataFrame([{"unit": self.unit_name(u), "year": int(y), "estimate": e,
+                              "segment": f"{u}#{segment[y]}"}
                              for u in wide.index for y, e in wide.loc[u].items() if e == e])
+
+    def comparability_note(self) -> str:
+        """What could not be compared with last year and why, and where the trend lines break (Markdown)."""
+        parts = [cmp.note(self), self.p.md("cmp.trend") if self._breaks() else ""]
+        return "\n\n".join(x for x in parts if x)
 
     def group_table(self) -> pd.DataFrame:
         """The region's index and first-level scores per respondent group."""

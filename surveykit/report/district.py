@@ -23,6 +23,7 @@ import pandas as pd
 from ..analysis.drivers import QUADRANTS
 from ..analysis.ranks import format_rank
 from ..results import REGION
+from . import comparability as cmp
 from .base import StoreView, finite, signed
 from .findings import find, load_recommendations, recommend
 from ..protection.scorecard import STATUS_TEXT, load_targets
@@ -88,15 +89,27 @@ class DistrictReport(StoreView):
         rk = self._mine(self.store.ranks, "index")
         if len(rk) and finite(rk["rank"].iloc[0]):
             parts.append(self.p.md("headline.rank", n_units=int(rk.n_units.iloc[0]), rank=self.rank_label("index")))
-        ch = self._mine(self.store.year_change, "index")
-        if len(ch) and ch.verdict.iloc[0] != "no_data":
-            parts.append(self.p.md("headline.change", prev=fmt(ch.estimate_previous.iloc[0]),
-                                   change=signed(ch.change.iloc[0]), verdict=self.verdict(ch.verdict.iloc[0])))
+        parts.append(self.change_sentence())
         v = self._mine(self.store.compare_rest, "index")
         if len(v):
             parts.append(self.p.md("headline.rest", verdict=self.verdict(v.verdict.iloc[0]),
                                    diff=signed(v.difference.iloc[0])))
         return self.p.join(parts)
+
+    def change_sentence(self) -> str:
+        """The index's change on last year -- only when the index is comparable; else the index recomputed on the
+        common items (when the study asks for it, labelled as such), or why there is no change."""
+        ch = self._mine(self.store.year_change, "index")
+        if len(ch) and ch.verdict.iloc[0] != "no_data":
+            return self.p.md("headline.change", prev=fmt(ch.estimate_previous.iloc[0]),
+                             change=signed(ch.change.iloc[0]), verdict=self.verdict(ch.verdict.iloc[0]))
+        if cmp.index_is_comparable(self):
+            return ""
+        r = cmp.index_common(self, self.unit.id)
+        if r is None or r.verdict == "no_data":
+            return self.p.md("headline.change_none")
+        return self.p.md("headline.change_common", n=int(r.n_items), prev=fmt(r.estimate_previous),
+                         change=signed(r.change), verdict=self.verdict(r.verdict))
 
     def first_level_sentence(self) -> str:
         tab = self._level_rows(1)
@@ -189,19 +202,28 @@ class DistrictReport(StoreView):
 
     # --- comparisons ---------------------------------------------------------------------------------------------
     def change_table(self) -> pd.DataFrame:
-        """Index, first- and second-level indicators: last year, this year, change with its 95% CI, verdict."""
+        """Index, first- and second-level indicators comparable with last year (the store's year_change holds only
+        those): last year, this year, change with its 95% CI, verdict; the index recomputed on the common items
+        first when the index is not comparable and the study asks for it (:meth:`comparability_note` says why)."""
         p = self.p
         ch = self._mine(self.store.year_change)
-        if not len(ch):
+        common = cmp.index_common(self, self.unit.id)
+        if not len(ch) and common is None:
             return pd.DataFrame()
         levels = self.q.level_of()
-        ch = ch[ch.node.map(lambda x: levels.get(x, 9) <= 2)]
+        ch = ch[ch.node.map(lambda x: levels.get(x, 9) <= 2)] if len(ch) else ch
         order = {n: k for k, n in enumerate(["index"] + [n.id for n in self.q.nodes])}
-        rows = [{p.t("col.indicator"): self.label(r.node), p.t("col.previous"): fmt(r.estimate_previous),
-                 p.t("col.current"): fmt(r.estimate), p.t("col.change"): signed(r.change),
-                 p.t("col.ci_adj"): self._adjusted_ci(r), p.t("col.verdict"): self.verdict(r.verdict)}
-                for r in ch.assign(_o=ch.node.map(order)).sort_values("_o").itertuples()]
-        return pd.DataFrame(rows)
+        rows = [(self.label(r.node), r) for r in ch.assign(_o=ch.node.map(order)).sort_values("_o").itertuples()]
+        if common is not None and not cmp.index_is_comparable(self):
+            rows.insert(0, (p.t("col.index_common"), common))
+        return pd.DataFrame([{p.t("col.indicator"): label, p.t("col.previous"): fmt(r.estimate_previous),
+                              p.t("col.current"): fmt(r.estimate), p.t("col.change"): signed(r.change),
+                              p.t("col.ci_adj"): self._adjusted_ci(r), p.t("col.verdict"): self.verdict(r.verdict)}
+                             for label, r in rows])
+
+    def comparability_note(self) -> str:
+        """What could not be compared with last year and why (Markdown; empty when everything is comparable)."""
+        return cmp.note(self)
 
     def versus_rest_table(self) -> pd.DataFrame:
         """The index and first-level indicators against the pooled rest of the region (design-based contrast)."""

@@ -334,6 +334,45 @@ TEXT: dict[str, dict[str, str]] = {
     "index.city_report": {"zh": "{whole}概览", "en": "Overview of {whole}"},
     "index.failed": {"zh": "生成失败", "en": "failed"},
     "index.other_years": {"zh": "其他年度：", "en": "Other years: "},
+    # year on year when the questionnaire changed (surveykit.report.comparability)
+    "cmp.lead": {"zh": "注：本年问卷与{year}年不完全相同，较上年变化只比较两年可比的指标（同一题目或经声明更名的题目，措辞与量表未变；"
+                       "指标的下属题目与权重两年相同）。",
+                 "en": "Note: this year's questionnaire differs from {year}'s; changes on last year compare only what "
+                       "both years measure alike (the same question, or one declared renamed, with unchanged wording "
+                       "and scale; an indicator whose questions and weights are the same in both years)."},
+    "cmp.indicators": {"zh": "未与上年比较的指标：{list}。", "en": "Indicators not compared with last year: {list}."},
+    "cmp.items": {"zh": "有变化的题目：{list}。", "en": "Questions that changed: {list}."},
+    "cmp.entry": {"zh": "“{label}”（{reason}）", "en": "“{label}” ({reason})"},
+    "cmp.reason.new": {"zh": "本年新增", "en": "new this year"},
+    "cmp.reason.dropped": {"zh": "本年不再调查", "en": "no longer asked"},
+    "cmp.reason.changed": {"zh": "措辞或量表有变化", "en": "wording or scale changed"},
+    "cmp.reason.children_differ": {"zh": "下属指标或题目有变化", "en": "its questions changed"},
+    "cmp.reason.weights_differ": {"zh": "权重有变化", "en": "weights changed"},
+    "cmp.reason.groups_differ": {"zh": "调查对象群体有变化", "en": "asked of other respondent groups"},
+    "cmp.renamed": {"zh": "更名后仍与上年比较的题目：{list}。", "en": "Renamed and still compared: {list}."},
+    "cmp.renamed.entry": {"zh": "“{label}”（原编号 {old}）", "en": "“{label}” (formerly {old})"},
+    "cmp.reworded": {"zh": "以下题目的措辞与{year}年不同，但研究设置未声明其变化，仍按同一题目比较：{list}。",
+                     "en": "These questions are worded differently from {year} but no change was declared, so they "
+                           "are compared as the same question: {list}."},
+    "cmp.reworded.entry": {"zh": "“{now}”（上年：“{before}”）", "en": "“{now}” (last year: “{before}”)"},
+    "cmp.index.none": {"zh": "满意度指数的构成与上年不同，不报告其较上年变化。",
+                       "en": "The satisfaction index is not made up as last year's, so its change is not reported."},
+    "cmp.index.common": {"zh": "满意度指数的构成与上年不同；“{label}”是按本年指标体系和权重、仅用两年共有的 {n} 道可比题目（本年共 {total} "
+                               "道）对两年分别重算的指数，用于比较变化，与正文的满意度指数不同。",
+                         "en": "The satisfaction index is not made up as last year's; “{label}” is the index "
+                               "recomputed for both years with this year's indicators and weights on the {n} questions "
+                               "both years share comparably (of {total} this year), for the change only; it is not "
+                               "the satisfaction index reported above."},
+    "col.index_common": {"zh": "满意度指数（按共有题目重算）", "en": "Satisfaction index (common questions)"},
+    "col.change_common": {"zh": "较上年变化（按共有题目重算）", "en": "Change (common questions)"},
+    "headline.change_common": {"zh": "按两年共有的 {n} 道可比题目重算，指数较上年（{prev} 分）变化 {change} 分，{verdict}。",
+                               "en": "Recomputed on the {n} questions both years share, the index changed by {change} "
+                                     "on last year ({prev}): {verdict}."},
+    "headline.change_none": {"zh": "本年问卷的指数构成与上年不同，不与上年比较。",
+                             "en": "The index is not made up as last year's and is not compared with it."},
+    "cmp.trend": {"zh": "注：问卷变化使满意度指数与上一年不可比时，两年之间的折线断开，不报告变化。",
+                  "en": "Note: where a questionnaire change makes the index not comparable with the year before, "
+                        "the line is broken and no change is reported."},
 }
 
 # the demonstration zones' vocabulary lives beside their codes (surveykit.zones.terms), keyed like this table

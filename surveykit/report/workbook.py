@@ -33,7 +33,12 @@ SHEETS = {
     "drivers": "Importance (Shapley share of R^2) and performance of the indicators, city-wide",
     "reliability": "Cronbach's alpha and McDonald's omega of the first-level indicators",
     "cfa": "Confirmatory factor analysis fit (CFI, TLI, RMSEA, SRMR) per group",
-    "year_change": "Change of every score on the previous year (independent samples, Holm within unit)",
+    "year_change": "Change of every score comparable with the previous year's (independent samples, Holm within "
+                   "unit); node_previous/group_previous: last year's ids",
+    "comparability": "Which scores can be compared with the previous year's questionnaire, and why not (reason: "
+                     "same, renamed, new, dropped, changed, children_differ, weights_differ, groups_differ)",
+    "index_common": "The index recomputed for both years on their common comparable items (this year's tree and "
+                    "weights), and its change: asked for by the study because the index is not comparable",
     "zones_status": "Demonstration zones: each unit's status in the year (from the zone register)",
     "zones_evaluation": "Demonstration zones: what the year's evaluation means for each unit (codes)",
     "zones_tasks": "Demonstration zones: key-task completion by area",

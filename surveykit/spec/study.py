@@ -18,7 +18,15 @@ init`` writes a commented example; ``surveykit demo`` writes the demo's)::
       lonely_psu: fail
     years:
       2025: {responses: responses_2025.csv, rake: margins_2025.csv}   # rake: optional population margins
-      2026: {responses: responses_2026.csv, rake: margins_2026.csv}
+      2026: {responses: responses_2026.csv, rake: margins_2026.csv, questionnaire: questionnaire_2026.yaml}
+    comparability:                        # optional: how a year's questionnaire relates to the previous year's
+      2026:
+        renamed: {q_new: q_old}           # id this year: id last year (same question, new id)
+        changed: [q5]                     # wording or scale changed: not compared with last year
+        reworded: [q7]                    # wording edited, meaning kept: compared, no warning
+        groups: {renamed: {firm: holder}, new: [], dropped: []}   # respondent groups that changed
+      index_on_common_items: false        # true: when the index is not comparable, also compare an index
+                                          # recomputed for both years on the items both years share
     comparisons:                          # optional subgroup comparisons (e.g. equal protection)
       - id: ownership
         group: holder                     # the respondent group it applies to (optional: all respondents)
@@ -144,6 +152,48 @@ class YearSpec(BaseModel):
     responses: str
     sheet: str | None = None
     rake: str | None = None          # population margins (variable, level, total) to rake the weights to
+    questionnaire: str | None = None  # this year's questionnaire (default: the study's top-level one)
+
+
+class GroupChanges(BaseModel):
+    """Respondent groups that differ from last year's: renamed (id this year: id last year), new, dropped."""
+
+    model_config = _STRICT
+    renamed: dict[str, str] = Field(default_factory=dict)
+    new: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+
+
+class YearComparability(BaseModel):
+    """How a year's questionnaire relates to the previous year's (checked against both questionnaires by
+    :func:`surveykit.analysis.comparability.check_declaration`)."""
+
+    model_config = _STRICT
+    renamed: dict[str, str] = Field(default_factory=dict)   # id this year: id last year
+    changed: tuple[str, ...] = ()    # ids (this year's) whose wording or scale changed: not comparable
+    reworded: tuple[str, ...] = ()   # items worded differently but asking the same: comparable, no warning
+    groups: GroupChanges = GroupChanges()
+
+
+class Comparability(BaseModel):
+    """``comparability: {2026: {...}, index_on_common_items: false}``: a declaration per year (against the
+    previous year of the study) and the switch for the index recomputed on the common items."""
+
+    model_config = _STRICT
+    index_on_common_items: bool = False
+    years: dict[int, YearComparability] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _year_keys(cls, v):
+        if isinstance(v, dict) and "years" not in v:
+            years = {int(k): x for k, x in v.items() if isinstance(k, int) or str(k).isdigit()}
+            rest = {k: x for k, x in v.items() if not (isinstance(k, int) or str(k).isdigit())}
+            return {**rest, "years": years}
+        return v
+
+    def of(self, year: int) -> YearComparability | None:
+        return self.years.get(year)
 
 
 class ProtectionSpec(BaseModel):
@@ -180,7 +230,7 @@ class QualitySpec(BaseModel):
 class Study(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True,
                               ignored_types=(cached_property,))
-    questionnaire: str
+    questionnaire: str | None = None   # the questionnaire of every year that does not name its own
     region: Region = Region(zh="本地区", en="the region", kind=Noun(zh="地区", en="region"))
     unit_kind: Noun = Noun(zh="单位", en="unit")
     units: str | list[UnitEntry] | None = None
@@ -194,6 +244,7 @@ class Study(BaseModel):
     protection: ProtectionSpec | None = None
     zones: ZonesSpec | None = None
     quality: QualitySpec = QualitySpec()
+    comparability: Comparability = Comparability()
     base: Path = Path(".")
     file: Path | None = None
 
@@ -213,13 +264,31 @@ class Study(BaseModel):
             raise ValueError(f"comparison id(s) {dup} used twice")
         return v
 
+    @model_validator(mode="after")
+    def _questionnaires(self) -> "Study":
+        missing = [y for y, s in self.years.items() if s.questionnaire is None]
+        if self.questionnaire is None and missing:
+            raise ValueError(f"no questionnaire for {missing[0]}: give the study a questionnaire, or each year one")
+        return self
+
     def path(self, rel: str) -> Path:
         p = Path(rel)
         return p if p.is_absolute() else (self.base / p).resolve()
 
     @property
     def questionnaire_path(self) -> Path:
-        return self.path(self.questionnaire)
+        """The study's questionnaire: the top-level one, or (when every year names its own) the latest year's."""
+        return self.questionnaire_file(None if self.questionnaire else max(self.years))
+
+    def questionnaire_file(self, year: int | None = None) -> Path:
+        """The questionnaire of ``year``: its own, else the study's top-level one."""
+        own = self.years[year].questionnaire if year is not None else None
+        return self.path(own or self.questionnaire)
+
+    def previous_year(self, year: int) -> int | None:
+        """The study's year before ``year`` (its year-on-year comparisons are against it), or None."""
+        earlier = [y for y in self.years if y < year]
+        return max(earlier) if earlier else None
 
     @property
     def results_dir(self) -> Path:
