@@ -11,6 +11,7 @@ Start here::
 from importlib.metadata import PackageNotFoundError, version
 
 from .errors import InputError, SpecError
+from .plan import plan_parameters, plan_sample
 from .scoring import score
 from .spec import load_questionnaire
 from .survey import Design
@@ -20,4 +21,5 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+source"
 
-__all__ = ["Design", "InputError", "SpecError", "load_questionnaire", "score", "__version__"]
+__all__ = ["Design", "InputError", "SpecError", "load_questionnaire", "plan_parameters", "plan_sample", "score",
+           "__version__"]

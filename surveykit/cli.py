@@ -314,6 +314,39 @@ def cmd_instrument(args) -> int:
     return 0
 
 
+def cmd_plan(args) -> int:
+    from .plan import plan_options, plan_parameters, plan_sample, write_plan
+    from .spec.study import load_study
+    from .workflow import ensure_results
+
+    study = load_study(args.study)
+    if args.year not in study.years:
+        raise InputError(f"year {args.year} is not in the study (years: {', '.join(map(str, study.years))})",
+                         file=args.study)
+    inputs = [Path(args.study), *([Path(args.costs)] if args.costs else [])]
+    for out in filter(None, (args.out, args.parameters)):
+        if any(Path(out).resolve() == p.resolve() for p in inputs):
+            raise InputError("the output would overwrite an input file", file=out)
+    ensure_results(study, [args.year])
+    params = plan_parameters(study, args.year)
+    opts = plan_options(study, args.year, half_width=args.half_width, allocation=args.allocation,
+                        power_q=args.power_q, group_half_width=args.group_half_width,
+                        min_per_group=args.min_per_group, budget=args.budget, costs=args.costs,
+                        valid_rate=args.valid_rate, cluster_size=args.cluster_size, variance=args.variance)
+    plan = plan_sample(params, **opts)
+    write_plan(plan.table, args.out)
+    if args.parameters:
+        write_plan(params, args.parameters)
+    st = plan.settings
+    cost = "" if st["cost"] != st["cost"] else f", cost {st['cost']:,.0f}"
+    print(f"wrote the plan to {args.out}: {st['interviews']:,} interviews in {st['first_stage_units']:,} first-stage "
+          f"units{cost}; widest unit half-width ±{st['max_unit_half_width']:.2f}, region ±{st['region_half_width']:.2f}",
+          file=sys.stderr)
+    for note in plan.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="surveykit", description="Design-based survey scores and evaluation reports.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -372,6 +405,28 @@ def build_parser() -> argparse.ArgumentParser:
                          "study's units with --study, else a free-text answer)")
     iu.add_argument("--no-units", action="store_true", help="ask the unit as free text instead")
     i.set_defaults(fn=cmd_instrument)
+
+    pl = sub.add_parser("plan", help="next year's sample: interviews and first-stage units per unit and group for a "
+                                     "target half-width of every unit's index, from a year's results")
+    pl.add_argument("--study", required=True, help="study file (its `plan:` key gives the defaults)")
+    pl.add_argument("--year", type=int, required=True, help="the year whose results the plan starts from")
+    pl.add_argument("--half-width", type=float, metavar="H", help="target 95%% half-width of every unit's index")
+    pl.add_argument("--allocation", choices=["equal", "proportional", "neyman", "power"],
+                    help="how respondents are shared among units (default power)")
+    pl.add_argument("--power-q", type=float, metavar="Q",
+                    help="power allocation's exponent: 0 every unit alike .. 1 Neyman (default 0.5)")
+    pl.add_argument("--group-half-width", type=float, metavar="G", help="target half-width of every group's score")
+    pl.add_argument("--min-per-group", type=int, metavar="N", help="minimum valid respondents per group and unit")
+    pl.add_argument("--budget", type=float, metavar="B", help="total budget (needs --costs)")
+    pl.add_argument("--costs", metavar="COSTS.csv", help="cost per interview: columns unit, cost")
+    pl.add_argument("--valid-rate", type=float, metavar="R", help="expected valid share of interviews (default 1)")
+    pl.add_argument("--cluster-size", type=float, metavar="M",
+                    help="valid respondents per first-stage unit (default: this year's, per unit)")
+    pl.add_argument("--variance", choices=["model", "observed"],
+                    help="plan from the variance model (default) or this year's SE of each unit")
+    pl.add_argument("--out", required=True, metavar="PLAN.csv", help="the plan, .csv or .xlsx")
+    pl.add_argument("--parameters", metavar="PARAMS.csv", help="also write the parameters the plan starts from")
+    pl.set_defaults(fn=cmd_plan)
 
     e = sub.add_parser("estimate", help="design-based means or totals with SEs")
     e.add_argument("data", help="CSV, XLSX or SAV file")
