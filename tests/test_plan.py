@@ -408,6 +408,16 @@ def test_study_plan_key_store_and_display(study, tmp_path):
                                           "General public: interviews", "Cost"]
     assert shown.iloc[-1, 1] == f"{direct.settings['interviews']:,}"
     assert "±4" in sp.plan_lead(settings, view)
+    # every phrase of the section, in both languages
+    for lang in ("zh", "en"):
+        v = StoreView(study / "results", 2026, lang)
+        assert sp.plan_display(table, settings, v).shape == shown.shape
+        for allocation in sp.ALLOCATIONS:
+            lead = sp.plan_lead({**settings, "allocation": allocation}, v)
+            assert f"{settings['interviews']:,}" in lead and "{" not in lead
+        spend = sp.plan_lead({**settings, "half_width": None, "budget": 123456.0}, v)
+        assert "123,456" in spend and "{" not in spend
+        assert v.p.t("h.city.plan")
     # the CLI takes the key's settings as defaults
     assert main(["plan", "--study", str(study / "study_plan.yaml"), "--year", "2026",
                  "--out", str(tmp_path / "p.csv")]) == 0
