@@ -157,19 +157,20 @@ def design_parameters(q, design, unit_column: str) -> pd.DataFrame:
     index's linearised values (columns ``unit``, ``group``, ``first_stage_units``, ``first_stage_frame``,
     ``frame_size``, ``stages``, ``cluster_size``, ``element_variance``, ``weighting_effect``, ``icc``, ``icc_se``)
     from a :class:`~surveykit.Design` of responses whose ``unit_column`` holds the units (module docstring).
-    ``stages``: 0 without clusters, 1 for one stage of clusters, 2 for two or more stages."""
+    ``stages``: 0 without clusters, 1 for one stage of clusters, 2 for two or more -- the stages the variance
+    estimator uses (R's rule: a later stage only with its population size)."""
     from .scoring import group_codes
 
     data = design.data
     unit = data[unit_column].astype(str).to_numpy()
     st = design.stages
-    stages = min(len(design._psu_cols), 2)
     cluster = st[0].cluster
+    stages = 0 if st[0].n_clusters == len(data) else min(len(st), 2)
     frame_psu = _first_stage_frame(st[0], unit)
     frame_size = _frame_size(st[1], cluster, unit) if len(st) >= 2 else {}
     g = np.array(q.group_ids, dtype=object)[group_codes(q, data)]
     k_unit = pd.Series(cluster).groupby(unit).nunique()
-    d_w = weighting_effect(design._base_w, unit)
+    d_w = weighting_effect(design._base_w, unit)   # the design weights before calibration (Design keeps them)
     w = design.weights.to_numpy()
     rows = []
     for grp in ("all", *q.group_ids):

@@ -293,6 +293,15 @@ def test_design_parameters_by_hand(tmp_path):
     assert got.icc.tolist() == pytest.approx([rho, rho], rel=1e-12)
     var = 2 * (1 - rho) ** 2 * (1 + (m0 - 1) * rho) ** 2 * (18 - 2) / (m0 ** 2 * (18 - 6) * (6 - 2))
     assert got.icc_se.iloc[0] == pytest.approx(math.sqrt(var), rel=1e-12)
+    # one stage of clusters (streets, their fpc): the same ICC, stage 1 only; no clusters: every respondent, no ICC
+    one = sp.design_parameters(q, sk.Design(df, weights="weight", strata="district", psu="street", fpc="n_streets"),
+                               "district").query("group == 'all'").set_index("unit")
+    assert one.stages.tolist() == [1, 1] and one.icc.tolist() == pytest.approx([rho, rho], rel=1e-12)
+    assert one.frame_size.isna().all() and one.first_stage_frame.tolist() == [5.0, 4.0]
+    none = sp.design_parameters(q, sk.Design(df, weights="weight", strata="district"), "district")
+    none = none.query("group == 'all'").set_index("unit")
+    assert none.stages.tolist() == [0, 0] and none.icc.tolist() == [0.0, 0.0]
+    assert none.first_stage_units.tolist() == [9, 9] and none.cluster_size.tolist() == [1.0, 1.0]
 
 
 # --- on a study: parameters from its store, `surveykit plan`, the `plan:` key --------------------------------------
