@@ -323,10 +323,10 @@ def cmd_plan(args) -> int:
     if args.year not in study.years:
         raise InputError(f"year {args.year} is not in the study (years: {', '.join(map(str, study.years))})",
                          file=args.study)
-    inputs = [Path(args.study), *([Path(args.costs)] if args.costs else [])]
-    for out in filter(None, (args.out, args.parameters)):
-        if any(Path(out).resolve() == p.resolve() for p in inputs):
-            raise InputError("the output would overwrite an input file", file=out)
+    from .io.writers import check_outputs
+
+    check_outputs([args.out, args.parameters], inputs=[args.study, args.costs, study.responses_path(args.year),
+                                                       study.questionnaire_path])
     ensure_results(study, [args.year])
     params = plan_parameters(study, args.year)
     opts = plan_options(study, args.year, half_width=args.half_width, allocation=args.allocation,

@@ -690,19 +690,16 @@ def read_costs(path, units=None) -> dict[str, float]:
 
 
 def write_plan(table: pd.DataFrame, path) -> Path:
-    """Write a plan table (or any table) as CSV (UTF-8 with BOM) or XLSX by the file's extension, atomically, text
-    never as a formula."""
-    from .instrument.sheets import write_csv, write_xlsx
+    """Write a plan table (or its parameters) as CSV (UTF-8 with BOM) or XLSX (sheet ``plan``) by the file's
+    extension, through the project's spreadsheet-safe writers (:mod:`surveykit.io.writers`: atomic, text never a
+    formula)."""
+    from .io.writers import check_output_path, write_table
 
     path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise InputError("the output folder does not exist", file=path.parent)
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        return write_xlsx(path, {"plan": table})
-    if suffix == ".csv":
-        return write_csv(path, table)
-    raise InputError(f"the plan is written as .csv or .xlsx, not '{suffix or path.name}'", file=path)
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        raise InputError(f"the plan is written as .csv or .xlsx, not '{path.suffix or path.name}'", file=path)
+    check_output_path(path)
+    return write_table(table, path, sheet="plan", bom=True)
 
 
 # --- the study's plan (the `plan:` key) and the overview's table --------------------------------------------------

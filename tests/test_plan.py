@@ -391,7 +391,7 @@ def test_cli_infeasible_is_one_line_exit_2(study, capsys):
     assert not (study / "p.csv").exists()
     rc = main(["plan", "--study", str(study / "study.yaml"), "--year", "2026", "--half-width", "2",
                "--out", str(study / "costs.csv"), "--costs", str(study / "costs.csv")])
-    assert rc == 2 and "overwrite an input" in capsys.readouterr().err
+    assert rc == 2 and "the output is an input file" in capsys.readouterr().err
 
 
 def test_study_plan_key_store_and_display(study, tmp_path):
