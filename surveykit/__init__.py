@@ -12,6 +12,7 @@ Start here::
 from importlib.metadata import PackageNotFoundError, version
 
 from .errors import InputError, SpecError
+from .plan import plan_sample
 from .scoring import score, score_estimates
 from .spec import load_questionnaire
 from .survey import Design
@@ -21,4 +22,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+source"
 
-__all__ = ["Design", "InputError", "SpecError", "load_questionnaire", "score", "score_estimates", "__version__"]
+from .workflow import study_plan_parameters as plan_parameters  # noqa: E402  (the workflow reads __version__)
+
+__all__ = ["Design", "InputError", "SpecError", "load_questionnaire", "plan_parameters", "plan_sample", "score",
+           "score_estimates", "__version__"]

@@ -359,10 +359,56 @@ def cmd_instrument(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="surveykit", description="Design-based survey scores and evaluation reports.")
-    sub = p.add_subparsers(dest="command", required=True)
+def cmd_plan(args) -> int:
+    from .plan import plan_sample, write_plan
+    from .spec.study import load_study
+    from .workflow import ensure_results, plan_options, study_plan_parameters
 
+    study = load_study(args.study)
+    if args.year not in study.years:
+        raise InputError(f"year {args.year} is not in the study (years: {', '.join(map(str, study.years))})",
+                         file=args.study)
+    from .io.writers import check_outputs
+
+    check_outputs([args.out, args.parameters], inputs=[args.study, args.costs, study.responses_path(args.year),
+                                                       study.questionnaire_path])
+    ensure_results(study, [args.year])
+    params = study_plan_parameters(study, args.year)
+    opts = plan_options(study, args.year, half_width=args.half_width, allocation=args.allocation,
+                        power_q=args.power_q, group_half_width=args.group_half_width,
+                        min_per_group=args.min_per_group, budget=args.budget, costs=args.costs,
+                        valid_rate=args.valid_rate, cluster_size=args.cluster_size, variance=args.variance)
+    plan = plan_sample(params, **opts)
+    write_plan(plan.table, args.out)
+    if args.parameters:
+        write_plan(params, args.parameters)
+    st = plan.settings
+    cost = "" if st["cost"] != st["cost"] else f", cost {st['cost']:,.0f}"
+    print(f"wrote the plan to {args.out}: {st['interviews']:,} interviews in {st['first_stage_units']:,} first-stage "
+          f"units{cost}; widest unit half-width ±{st['max_unit_half_width']:.2f}, region ±{st['region_half_width']:.2f}",
+          file=sys.stderr)
+    for note in plan.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def _quality_options(p: argparse.ArgumentParser) -> None:
+    """The options of the commands that read a response file (validate, map)."""
+    p.add_argument("--questionnaire", required=True)
+    p.add_argument("--responses", required=True, help="CSV, XLSX or SAV export")
+    p.add_argument("--mapping", metavar="MAPPING.yaml", help="explicit column and label mapping")
+    p.add_argument("--rules", metavar="RULES.yaml",
+                   help="quality rules (default: the rules shipped with surveykit; partial files override it)")
+    p.add_argument("--aliases", metavar="ALIASES.yaml",
+                   help="other spellings of the units, e.g. {江城区: [江城, Jiangcheng]} (default: none)")
+    p.add_argument("--sheet", help="XLSX sheet (default: the first)")
+    p.add_argument("--header-rows", type=int, metavar="N",
+                   help="header rows (default: 1, more when merged header cells span rows)")
+    p.add_argument("--unit-column", default="district", help="name of the unit column (default: district)")
+    p.add_argument("--id-column", default="respondent_id",
+                   help="name of the respondent id column (default: respondent_id)")
+
+def _add_demo(sub) -> None:
     d = sub.add_parser("demo", help="generate demo data and render every report")
     d.add_argument("--out", default="reports", help="folder for the reports (default: reports)")
     d.add_argument("--data", default="data/demo", help="folder for the demo data (default: data/demo)")
@@ -373,36 +419,29 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--jobs", type=int, default=2)
     d.set_defaults(fn=cmd_demo)
 
+
+def _add_init(sub) -> None:
     i = sub.add_parser("init", help="write a new study folder (example data) to start your own evaluation")
     i.add_argument("folder", help="the new folder (must not exist, or be empty)")
     i.set_defaults(fn=cmd_init)
 
-    def quality_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--questionnaire", required=True)
-        p.add_argument("--responses", required=True, help="CSV, XLSX or SAV export")
-        p.add_argument("--mapping", metavar="MAPPING.yaml", help="explicit column and label mapping")
-        p.add_argument("--rules", metavar="RULES.yaml",
-                       help="quality rules (default: the rules shipped with surveykit; partial files override it)")
-        p.add_argument("--aliases", metavar="ALIASES.yaml",
-                       help="other spellings of the units, e.g. {江城区: [江城, Jiangcheng]} (default: none)")
-        p.add_argument("--sheet", help="XLSX sheet (default: the first)")
-        p.add_argument("--header-rows", type=int, metavar="N",
-                       help="header rows (default: 1, more when merged header cells span rows)")
-        p.add_argument("--unit-column", default="district", help="name of the unit column (default: district)")
-        p.add_argument("--id-column", default="respondent_id",
-                       help="name of the respondent id column (default: respondent_id)")
 
+def _add_validate(sub) -> None:
     v = sub.add_parser("validate", help="check a response file: summary, row-level log; exit 1 if rows are excluded")
-    quality_options(v)
+    _quality_options(v)
     v.add_argument("--log", metavar="LOG.csv", help="write the row-level log (CSV, or .xlsx)")
     v.set_defaults(fn=cmd_validate)
 
+
+def _add_map(sub) -> None:
     m = sub.add_parser("map", help="show how a response file's columns and labels map to the questionnaire")
-    quality_options(m)
+    _quality_options(m)
     m.add_argument("--out", metavar="MAPPING.yaml", help="write the proposed mapping as a YAML file to edit")
     m.add_argument("--force", action="store_true", help="overwrite --out")
     m.set_defaults(fn=cmd_map)
 
+
+def _add_instrument(sub) -> None:
     i = sub.add_parser("instrument", help="the questionnaire for fieldwork: printable HTML (zh, en), codebook, "
                                           "blank response template (CSV, XLSX) and XLSForm (ODK/KoboToolbox)")
     i.add_argument("--questionnaire", help="questionnaire YAML")
@@ -418,6 +457,32 @@ def build_parser() -> argparse.ArgumentParser:
     iu.add_argument("--no-units", action="store_true", help="ask the unit as free text instead")
     i.set_defaults(fn=cmd_instrument)
 
+
+def _add_plan(sub) -> None:
+    pl = sub.add_parser("plan", help="next year's sample: interviews and first-stage units per unit and group for a "
+                                     "target half-width of every unit's index, from a year's results")
+    pl.add_argument("--study", required=True, help="study file (its `plan:` key gives the defaults)")
+    pl.add_argument("--year", type=int, required=True, help="the year whose results the plan starts from")
+    pl.add_argument("--half-width", type=float, metavar="H", help="target 95%% half-width of every unit's index")
+    pl.add_argument("--allocation", choices=["equal", "proportional", "neyman", "power"],
+                    help="how respondents are shared among units (default power)")
+    pl.add_argument("--power-q", type=float, metavar="Q",
+                    help="power allocation's exponent: 0 every unit alike .. 1 Neyman (default 0.5)")
+    pl.add_argument("--group-half-width", type=float, metavar="G", help="target half-width of every group's score")
+    pl.add_argument("--min-per-group", type=int, metavar="N", help="minimum valid respondents per group and unit")
+    pl.add_argument("--budget", type=float, metavar="B", help="total budget (needs --costs)")
+    pl.add_argument("--costs", metavar="COSTS.csv", help="cost per interview: columns unit, cost")
+    pl.add_argument("--valid-rate", type=float, metavar="R", help="expected valid share of interviews (default 1)")
+    pl.add_argument("--cluster-size", type=float, metavar="M",
+                    help="valid respondents per first-stage unit (default: this year's, per unit)")
+    pl.add_argument("--variance", choices=["model", "observed"],
+                    help="plan from the variance model (default) or this year's SE of each unit")
+    pl.add_argument("--out", required=True, metavar="PLAN.csv", help="the plan, .csv or .xlsx")
+    pl.add_argument("--parameters", metavar="PARAMS.csv", help="also write the parameters the plan starts from")
+    pl.set_defaults(fn=cmd_plan)
+
+
+def _add_estimate(sub) -> None:
     e = sub.add_parser("estimate", help="design-based means, totals, proportions or quantiles with SEs")
     e.add_argument("data", help="CSV, XLSX or SAV file")
     e.add_argument("--var", required=True, action="append", help="variable (repeatable)")
@@ -431,6 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
     _design_options(e)
     e.set_defaults(fn=cmd_estimate)
 
+
+def _add_crosstab(sub) -> None:
     x = sub.add_parser("crosstab", help="weighted table of two variables and the Rao-Scott test of independence")
     x.add_argument("data", help="CSV, XLSX or SAV file")
     x.add_argument("row", help="row variable")
@@ -442,6 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
     _design_options(x)
     x.set_defaults(fn=cmd_crosstab)
 
+
+def _add_score(sub) -> None:
     s = sub.add_parser("score", help="scores of every item, indicator and the index with SEs")
     s.add_argument("--questionnaire", required=True)
     s.add_argument("--responses", required=True)
@@ -454,6 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
     _design_options(s)
     s.set_defaults(fn=cmd_score)
 
+
+def _add_report(sub) -> None:
     r = sub.add_parser("report", help="render the HTML reports of a year")
     r.add_argument("--year", type=int, required=True)
     r.add_argument("--district", default="all", help="'all', a unit (slug, Chinese or English name) or a comma-separated list of units")
@@ -466,6 +537,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="recompute the results store even when no input changed")
     r.set_defaults(fn=cmd_report)
 
+
+def _add_composite(sub) -> None:
     c = sub.add_parser("composite", help="the protection-level composite index of a year (contract 5)")
     c.add_argument("--framework", required=True, help="indicator framework YAML (questionnaires/protection_level.yaml)")
     c.add_argument("--indicators", required=True, action="append",
@@ -491,6 +564,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--scorecard", metavar="CARD.csv", help="write the scorecard")
     c.set_defaults(fn=cmd_composite)
 
+
+def _add_cases(sub) -> None:
     from .protection import cases as _cases_doc
 
     k = sub.add_parser("cases", help="district case-statistics tables (行政保护案件统计表): validate, compile",
@@ -513,6 +588,18 @@ def build_parser() -> argparse.ArgumentParser:
     kc.add_argument("--summary", metavar="SUMMARY.csv", help="write the city summary table (UTF-8 with BOM)")
     kc.add_argument("--out", default="-", help="derived indicators, long CSV ('-' for standard output)")
     kc.set_defaults(fn=cmd_cases_compile)
+
+
+#: The commands, in the order of ``surveykit --help``: each adds its parser to the subparsers.
+COMMANDS = (_add_demo, _add_init, _add_validate, _add_map, _add_instrument, _add_plan, _add_estimate, _add_crosstab,
+            _add_score, _add_report, _add_composite, _add_cases)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="surveykit", description="Design-based survey scores and evaluation reports.")
+    sub = p.add_subparsers(dest="command", required=True)
+    for add in COMMANDS:
+        add(sub)
     return p
 
 

@@ -163,3 +163,25 @@ def load_protection(results_dir: str | Path, year: int) -> dict[str, pd.DataFram
     out = {n: pd.read_parquet(folder / v["file"]) for n, v in m["tables"].items()}
     out["manifest"] = m
     return out
+
+
+def write_plan(results_dir: str | Path, year: int, table: pd.DataFrame | None, settings: dict | None) -> None:
+    """Keep next year's sampling plan beside ``year``'s results (``plan.parquet``, ``plan.json``: its settings,
+    notes and key); ``table`` None removes an earlier plan."""
+    folder = Path(results_dir) / str(year)
+    if table is None:
+        for name in ("plan.parquet", "plan.json"):
+            (folder / name).unlink(missing_ok=True)
+        return
+    _write_parquet(table, folder / "plan.parquet")
+    write_atomic(folder / "plan.json", json.dumps(settings, ensure_ascii=False, indent=2))
+
+
+def load_plan(results_dir: str | Path, year: int) -> tuple[pd.DataFrame, dict] | None:
+    """The plan kept beside ``year``'s results (:func:`write_plan`): ``(table, settings)``, or None."""
+    folder = Path(results_dir) / str(year)
+    try:
+        settings = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+        return pd.read_parquet(folder / "plan.parquet"), settings
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None

@@ -42,16 +42,17 @@ from .protection.framework import load_framework
 from .protection.pipeline import build_composite
 from .protection.scorecard import evaluate_targets, load_targets, satisfaction_from_scores, scorecard_overall
 from .protection.uncertainty import uncertainty_analysis
-from .protection.values import CITY, read_indicator_values
+from .protection.values import read_indicator_values
 from .quality import prepare
 from .resources import default_file
-from .results import (PROTECTION_TABLES, REGION, STORE_VERSION, load_protection, load_results, read_manifest, sha256,
-                      write_protection, write_store)
+from .results import (PROTECTION_TABLES, REGION, STORE_VERSION, load_plan, load_protection, load_results,
+                      read_manifest, sha256, write_plan, write_protection, write_store)
 from .analysis.comparability import (check_declaration, common_items_questionnaires, comparability,
                                      comparable_change, index_comparable, wording_notes)
+from .plan import plan_parameters, plan_sample, read_costs
 from .scoring import group_codes, score
 from .spec.questionnaire import Questionnaire, load_questionnaire
-from .spec.study import Study
+from .spec.study import Study, load_study
 from .survey.design import Design
 from .units import UnitSet
 from .zones import (evaluation_table, key_task_completion, load_key_tasks, load_register, load_task_areas,
@@ -89,6 +90,8 @@ def ensure_results(study: Study, years: list[int] | None = None, *, recompute: b
             _ensure_protection(study, y, force=y in fresh or (y - 1) in fresh)
     if study.zones is not None:
         _ensure_zones(study, sorted(out))
+    for y in sorted(out):
+        _ensure_plan(study, y)
     return out
 
 
@@ -373,7 +376,7 @@ def year_key(study: Study, year: int) -> str:
             raise InputError(f"the {name} file named by the study does not exist", file=path)
         files[name] = sha256(path)
     settings = study.model_dump(mode="json", exclude={"base", "file", "years", "protection", "results",
-                                                      "comparability"})
+                                                      "comparability", "plan"})
     settings["year"] = study.years[year].model_dump(mode="json", exclude={"responses", "rake", "questionnaire"})
     if study.previous_year(year) is not None:
         settings["comparability"] = _comparability_entry(study, year)
@@ -668,3 +671,50 @@ def _scorecards(study: Study, years: list[int]) -> pd.DataFrame | None:
         if p is not None and len(p["scorecard"]):
             cards.append(p["scorecard"].assign(year=y))
     return pd.concat(cards, ignore_index=True) if cards else None
+
+
+# --- next year's sample ---------------------------------------------------------------------------------------------
+def study_plan_parameters(study: Study | str | Path, year: int) -> pd.DataFrame:
+    """The parameters a sampling plan starts from (:func:`surveykit.plan.plan_parameters`) for a study's year: its
+    results store (which must exist: ``surveykit report`` computes it), questionnaire and design, rebuilt from the
+    responses as :func:`compute_year` built it. ``study``: a :class:`Study` or a study file's path."""
+    study = study if isinstance(study, Study) else load_study(study)
+    if year not in study.years:
+        raise InputError(f"year {year} is not in the study (years: {', '.join(map(str, study.years))})",
+                         file=study.file)
+    res = load_results(study.results_dir, year)
+    q = load_questionnaire(res.manifest["inputs"]["questionnaire"]["path"])
+    prepared = read_responses(study, year, q)
+    units = study_units(study, year, prepared)
+    design = weighted_design(study, year, with_unit_ids(study, year, prepared.data, units), units)[0]
+    return plan_parameters(res, q, design, study.unit_column, source=study.responses_path(year))
+
+
+def plan_options(study: Study, year: int, **overrides) -> dict:
+    """Keyword arguments of :func:`surveykit.plan.plan_sample`: the study's ``plan:`` key (its costs file read with
+    the units of ``year``'s results store), and ``overrides`` that are not None on top (``costs``: a file's path)."""
+    spec = study.plan
+    opts = spec.model_dump(exclude={"costs"}) if spec is not None else {}
+    costs = overrides.pop("costs", None) or (study.path(spec.costs) if spec is not None and spec.costs else None)
+    opts.update({k: v for k, v in overrides.items() if v is not None})
+    if costs is not None:
+        opts["costs"] = read_costs(costs, UnitSet.from_dict(load_results(study.results_dir, year).setting))
+    return opts
+
+
+def _ensure_plan(study: Study, year: int) -> None:
+    """The plan the study's ``plan:`` key asks for, from ``year``'s results, kept beside them (an earlier plan is
+    removed when the key is gone); recomputed when the year's store, the key or the costs file change."""
+    spec = study.plan
+    if spec is None:
+        write_plan(study.results_dir, year, None, None)
+        return
+    blob = {"store": read_manifest(study.results_dir, year)["key"], "plan": spec.model_dump(mode="json"),
+            "costs": sha256(study.path(spec.costs)) if spec.costs else None}
+    key = hashlib.sha256(json.dumps(blob, sort_keys=True).encode("utf-8")).hexdigest()
+    old = load_plan(study.results_dir, year)
+    if old is not None and old[1].get("key") == key:
+        return
+    plan = plan_sample(study_plan_parameters(study, year), **plan_options(study, year))
+    settings = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in plan.settings.items()}
+    write_plan(study.results_dir, year, plan.table, {**settings, "notes": list(plan.notes), "key": key})

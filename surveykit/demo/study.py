@@ -45,6 +45,7 @@ quality:
   aliases: unit_aliases.yaml     # other spellings of the districts in response exports
 results: results
 min_n: 30
+plan: {half_width: 1.5, allocation: power, valid_rate: 0.9, min_per_group: 30}   # next year's sample (overview)
 """
 
 PROTECTION = """\

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..results import load_results, read_manifest
+from ..results import REGION, load_plan, load_results, read_manifest
 from . import comparability as cmp
 from .base import StoreView, finite, signed
 from .i18n import fmt
@@ -182,3 +182,45 @@ class CityReport(StoreView):
                          p.t("col.zone_verdict"): "" if kind == "none" or not isinstance(verdict, str) else
                          f"{p.t(f'zone.kind.{kind}')}: {p.t(f'zone.verdict.{verdict}')}"})
         return pd.DataFrame(rows)
+
+    # --- next year's sample ------------------------------------------------------------------------------------
+    @property
+    def plan(self) -> tuple[pd.DataFrame, dict] | None:
+        """Next year's sampling plan kept beside the year's results (the study's ``plan:`` key), or None."""
+        if not hasattr(self, "_plan"):
+            self._plan = load_plan(self.results, self.year)
+        return self._plan
+
+    def plan_table(self) -> pd.DataFrame:
+        """Per unit (in the study's order) the interviews, first-stage units, expected 95% half-width of the index,
+        each group's expected interviews and, with costs, the cost; the region last."""
+        p, (t, settings) = self.p, self.plan
+        listed = list(t.loc[(t.group == "all") & (t.unit != REGION), "unit"])
+        groups = [g for g in dict.fromkeys(t.group) if g != "all"]
+        with_cost = settings.get("cost") is not None and bool(np.isfinite(t["cost"].to_numpy(float)).any())
+        rows = []
+        for u in [*self._order(listed), REGION]:
+            r = t[(t.unit == u) & (t.group == "all")].iloc[0]
+            row = {p.t("col.unit"): self.unit_name(u), p.t("plan.col.n"): f"{int(r.n):,}",
+                   p.t("plan.col.first_stage"): f"{int(r.first_stage_units):,}",
+                   p.t("plan.col.half_width"): f"±{r.half_width:.2f}"}
+            for g in groups:
+                x = t[(t.group == g) & ((t.unit == u) | (u == REGION))]
+                row[p.t("plan.col.group_n", group=self.group_label(g))] = f"{int(x.n.sum()):,}" if len(x) else "–"
+            if with_cost:
+                row[p.t("plan.col.cost")] = f"{r.cost:,.0f}"
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def plan_lead(self) -> str:
+        """The sentence (Markdown) above the plan's table: the target, allocation, valid rate and totals."""
+        p, settings = self.p, self.plan[1]
+        how = p.t(f"plan.allocation.{settings['allocation']}", q=f"{settings['power_q']:g}")
+        values = dict(allocation=how, rate=f"{100 * settings['valid_rate']:.0f}%", n=f"{settings['interviews']:,}",
+                      k=f"{settings['first_stage_units']:,}", region_hw=f"{settings['region_half_width']:.2f}",
+                      worst=f"{settings['max_unit_half_width']:.2f}")
+        if settings.get("half_width") is not None:
+            text = p.md("plan.lead", half_width=f"{settings['half_width']:g}", **values)
+        else:
+            text = p.md("plan.lead.budget", budget=f"{settings['budget']:,.0f}", **values)
+        return text + " " + p.md("plan.method")

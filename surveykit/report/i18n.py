@@ -373,6 +373,39 @@ TEXT: dict[str, dict[str, str]] = {
     "cmp.trend": {"zh": "注：问卷变化使满意度指数与上一年不可比时，两年之间的折线断开，不报告变化。",
                   "en": "Note: where a questionnaire change makes the index not comparable with the year before, "
                         "the line is broken and no change is reported."},
+    # next year's sampling plan (surveykit.plan: the study's `plan:` key)
+    "h.city.plan": {"zh": "下年度抽样方案", "en": "Next year's sample"},
+    "plan.lead": {
+        "zh": "按{allocation}，使各{kind}满意度指数的 95% 置信区间半宽不超过 ±{half_width} 分（预计有效率 {rate}）：共需访问 "
+              "{n} 人次，抽取 {k} 个一级抽样单元；各{kind}预期半宽最大为 ±{worst} 分，{whole}指数预期半宽为 ±{region_hw} 分。",
+        "en": "With {allocation}, for every {kind}'s satisfaction index to have a 95% confidence interval of at most "
+              "±{half_width} points (expected valid rate {rate}): {n} interviews in {k} first-stage units; the widest "
+              "expected half-width of a {kind} is ±{worst}, that of the index of {whole} ±{region_hw}.",
+    },
+    "plan.lead.budget": {
+        "zh": "在预算 {budget} 内按{allocation}（预计有效率 {rate}）：共需访问 {n} 人次，抽取 {k} 个一级抽样单元；各{kind}"
+              "满意度指数的 95% 置信区间预期半宽最大为 ±{worst} 分，{whole}指数为 ±{region_hw} 分。",
+        "en": "Within the budget of {budget}, with {allocation} (expected valid rate {rate}): {n} interviews in {k} "
+              "first-stage units; the widest expected 95% half-width of a {kind}'s satisfaction index is ±{worst}, that "
+              "of the index of {whole} ±{region_hw}.",
+    },
+    "plan.method": {
+        "zh": "方案依据本年度调查推算：各{kind}指数的单元方差、群内相关系数（由本年度各一级抽样单元估计）、权重的设计效应与有限总体"
+              "校正；各群体访问量按本年度群体构成预计，并非配额。",
+        "en": "The plan is computed from this year's survey: the element variance of each {kind}'s index, the "
+              "intra-cluster correlation (estimated over this year's first-stage units), the design effect of the "
+              "weights and the finite-population corrections; each group's interviews are expected at this year's "
+              "group shares, not quotas.",
+    },
+    "plan.col.n": {"zh": "访问量", "en": "Interviews"},
+    "plan.col.first_stage": {"zh": "一级抽样单元数", "en": "First-stage units"},
+    "plan.col.half_width": {"zh": "指数预期半宽（95%）", "en": "Expected half-width of the index (95%)"},
+    "plan.col.group_n": {"zh": "{group}访问量", "en": "{group}: interviews"},
+    "plan.col.cost": {"zh": "费用", "en": "Cost"},
+    "plan.allocation.equal": {"zh": "等额分配", "en": "equal allocation"},
+    "plan.allocation.proportional": {"zh": "按规模比例分配", "en": "proportional allocation"},
+    "plan.allocation.neyman": {"zh": "奈曼最优分配", "en": "Neyman allocation"},
+    "plan.allocation.power": {"zh": "幂分配（q = {q}）", "en": "power allocation (q = {q})"},
 }
 
 # the demonstration zones' vocabulary lives beside their codes (surveykit.zones.terms), keyed like this table

@@ -39,7 +39,7 @@ from .. import __version__
 from ..errors import InputError
 from ..io.writers import check_output_path
 from ..resources import notebook as packaged_notebook
-from ..results import load_results, read_manifest
+from ..results import load_plan, load_results, read_manifest
 from ..spec.questionnaire import load_questionnaire
 from ..spec.study import Study
 from ..units import Unit, UnitSet
@@ -257,8 +257,10 @@ def render_reports(study: Study, *, year, districts="all", lang="zh", out: Path 
         jobs_list.append((str(nb_path), params, str(out / str(year) / f"{u.id}.html")))
     _run_jobs(jobs_list, summary, executor, jobs, progress, study, out / str(year), t0)
     summary.index = str(write_index(study, year, lang, out, summary))
+    plan = load_plan(study.results_dir, year)
     summary.workbook = str(write_workbook(load_results(study.results_dir, year),
                                           out / str(year) / f"surveykit_tables_{year}.xlsx",
+                                          {"plan": plan[0]} if plan is not None else None,
                                           previous=previous_store(study.results_dir, year)))
     summary.seconds = time.perf_counter() - t0
     _write_run_manifest(out / str(year) / "manifest.json", study, summary)

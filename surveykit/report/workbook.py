@@ -42,6 +42,8 @@ SHEETS = {
     "zones_status": "Demonstration zones: each unit's status in the year (from the zone register)",
     "zones_evaluation": "Demonstration zones: what the year's evaluation means for each unit (codes)",
     "zones_tasks": "Demonstration zones: key-task completion by area",
+    "plan": "Next year's sample (the study's plan: key): interviews, first-stage units and expected 95% half-width "
+            "per unit and group, the region last",
 }
 
 

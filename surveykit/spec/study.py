@@ -43,12 +43,14 @@ init`` writes a commented example; ``surveykit demo`` writes the demo's)::
     zones:                                # optional: demonstration zones (needs `protection`: the scorecards)
       register: zones.yaml                # events per unit: applied, trial_started, accepted, ...
       key_tasks: key_tasks.csv            # optional: the six task areas' tasks per zone and year
+    plan: {half_width: 1.5, allocation: power, valid_rate: 0.9}   # optional: next year's sample in the overview
 """
 
 from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -216,6 +218,31 @@ class ZonesSpec(BaseModel):
     task_areas: str | None = None
 
 
+class PlanSpec(BaseModel):
+    """Next year's sampling plan, shown in the region's overview (``surveykit plan``, :mod:`surveykit.plan`): a target
+    95% half-width of every unit's index and/or a budget, and the choices of :func:`surveykit.plan.plan_sample`."""
+
+    model_config = _STRICT
+    half_width: float | None = Field(default=None, gt=0)          # points on the 0-100 scale
+    allocation: Literal["equal", "proportional", "neyman", "power"] = "power"
+    power_q: float = Field(default=0.5, ge=0, le=1)               # power allocation: 0 units alike .. 1 Neyman
+    group_half_width: float | None = Field(default=None, gt=0)    # and of every group's score in every unit
+    min_per_group: int = Field(default=0, ge=0)                   # valid respondents of each group in each unit
+    budget: float | None = Field(default=None, gt=0)
+    costs: str | None = None                                      # CSV/XLSX: unit, cost (per interview)
+    valid_rate: float = Field(default=1.0, gt=0, le=1)            # expected valid share of the interviews
+    cluster_size: float | None = Field(default=None, ge=1)        # valid respondents per first-stage unit
+    variance: Literal["model", "observed"] = "model"
+
+    @model_validator(mode="after")
+    def _target(self) -> "PlanSpec":
+        if self.half_width is None and self.budget is None:
+            raise ValueError("a plan needs a target half_width, or a budget to spend")
+        if self.budget is not None and self.costs is None:
+            raise ValueError("a plan's budget needs the costs file (unit, cost per interview)")
+        return self
+
+
 class QualitySpec(BaseModel):
     """How responses are read and checked (surveykit.quality.prepare); every key optional."""
 
@@ -245,6 +272,7 @@ class Study(BaseModel):
     zones: ZonesSpec | None = None
     quality: QualitySpec = QualitySpec()
     comparability: Comparability = Comparability()
+    plan: PlanSpec | None = None     # optional: next year's sampling plan in the overview (surveykit plan)
     base: Path = Path(".")
     file: Path | None = None
 
