@@ -254,3 +254,20 @@ def test_adjusted_interval_agrees_with_the_adjusted_verdict():
     p = 2 * norm.sf(np.abs(t.difference))
     out = add_verdicts(t, "difference", np.asarray(p), adjust_method="bonferroni", alpha=0.05, family=None, lang="en")
     np.testing.assert_allclose(out.ci_high_adj - t.difference, 2.497705, atol=1e-5)   # z_{1-0.00625}
+
+
+def test_holm_equals_statsmodels_multipletests():
+    """surveykit computes Holm's adjustment itself (statsmodels' calls gc.collect() each time): the same values as
+    statsmodels' multipletests on random p-values, ties, ones and a single test; NaN stays NaN through adjust."""
+    from statsmodels.stats.multitest import multipletests
+
+    from surveykit.analysis._util import adjust, holm
+
+    rng = np.random.default_rng(5)
+    cases = [rng.uniform(0, 1, 40), rng.uniform(0, 0.02, 25), np.array([0.01, 0.01, 0.04, 0.04, 0.5]),
+             np.array([0.3]), np.array([0.9, 0.8, 1.0]), rng.choice([0.001, 0.02, 0.2], 30)]
+    for p in cases:
+        np.testing.assert_allclose(holm(p), multipletests(p, method="holm")[1], rtol=0, atol=1e-15)
+    p = np.array([0.01, np.nan, 0.03, 0.2])
+    got = adjust(p, "holm")
+    assert np.isnan(got[1]) and np.allclose(got[[0, 2, 3]], multipletests(p[[0, 2, 3]], method="holm")[1])

@@ -10,6 +10,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
+from statsmodels.stats.multitest import multipletests
 
 from ..errors import InputError
 from ..scoring import rollup, score_estimates
@@ -104,9 +105,8 @@ def normal_test(diff: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def adjust(p: np.ndarray, method: str) -> np.ndarray:
-    """Multiplicity-adjusted p-values (statsmodels ``multipletests``); NaN p-values are left out and stay NaN."""
-    from statsmodels.stats.multitest import multipletests
-
+    """Multiplicity-adjusted p-values (statsmodels ``multipletests``; Holm's step-down computed here, see
+    :func:`holm`); NaN p-values are left out and stay NaN."""
     if method not in ADJUST_METHODS:
         raise InputError(f"adjust must be one of {', '.join(ADJUST_METHODS)}, not '{method}'")
     p = np.asarray(p, dtype=float)
@@ -116,8 +116,22 @@ def adjust(p: np.ndarray, method: str) -> np.ndarray:
         return out
     if ADJUST_METHODS[method] is None:
         out[ok] = p[ok]
+    elif method == "holm":
+        out[ok] = holm(p[ok])
     else:
         out[ok] = multipletests(p[ok], method=ADJUST_METHODS[method])[1]
+    return out
+
+
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm's (1979) step-down adjusted p-values: sorted ascending, ``p_(i) (m - i + 1)``, made non-decreasing by a
+    running maximum, capped at 1 -- statsmodels' ``multipletests(p, method="holm")[1]``, which the tests compare
+    with. Computed here because statsmodels (0.14-0.15) calls ``gc.collect()`` on every Holm call: about 0.1 s each
+    with a large heap, a third of a demo year's computation (124 families)."""
+    p = np.asarray(p, dtype=float)
+    order = np.argsort(p, kind="stable")
+    out = np.empty_like(p)
+    out[order] = np.minimum(1.0, np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1)))
     return out
 
 
