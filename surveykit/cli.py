@@ -14,7 +14,30 @@ from pathlib import Path
 
 import pandas as pd
 
+from .demo.study import write_demo_study
 from .errors import InputError
+from .instrument import write_instrument
+from .io import read_table
+from .io.atomic import write_atomic
+from .io.writers import check_outputs, write_csv, write_table
+from .mapping import load_aliases, mapping_yaml
+from .plan import plan_sample, write_plan
+from .protection import cases as _cases_doc
+from .protection.cases import check_case_tables, compile_cases, read_case_tables
+from .protection.framework import load_framework
+from .protection.pipeline import build_composite
+from .protection.registry import REGISTRIES
+from .protection.scorecard import evaluate_targets, load_targets
+from .protection.uncertainty import uncertainty_analysis
+from .protection.values import read_indicator_values
+from .quality import DEFAULT_RULES, prepare, refusal
+from .report.render import check_report_folder, render_reports
+from .scoring import score
+from .spec import load_questionnaire
+from .spec.study import load_study
+from .starter import write_starter_study
+from .survey import Design
+from .workflow import ensure_results, plan_options, study_plan_parameters
 
 DEFAULT_STUDY = Path("data/demo/study.yaml")
 
@@ -37,9 +60,6 @@ def _design_options(p: argparse.ArgumentParser) -> None:
 
 
 def _design(args, data: pd.DataFrame):
-    from .io import read_table
-    from .survey import Design
-
     d = Design(data, weights=args.weights, strata=args.strata, psu=args.psu, fpc=args.fpc,
                lonely_psu=args.lonely_psu)
     if args.rake:
@@ -49,8 +69,6 @@ def _design(args, data: pd.DataFrame):
 
 def _write(df: pd.DataFrame, out: str) -> None:
     """A result table as CSV (spreadsheet-safe, surveykit.io.writers) to a file or, for '-', standard output."""
-    from .io.writers import write_csv
-
     path = write_csv(df, out)
     if path is not None:
         print(f"wrote {len(df)} rows to {path}", file=sys.stderr)
@@ -58,14 +76,10 @@ def _write(df: pd.DataFrame, out: str) -> None:
 
 def _check_paths(outputs, inputs) -> None:
     """Before any work: no output overwrites an input or another output, and every output can be written."""
-    from .io.writers import check_outputs
-
     check_outputs(outputs, inputs)
 
 
 def cmd_estimate(args) -> int:
-    from .io import read_table
-
     _check_paths([args.out], [args.data, args.rake])
     data = read_table(args.data)
     d = _design(args, data)
@@ -80,8 +94,6 @@ def cmd_estimate(args) -> int:
 
 
 def cmd_crosstab(args) -> int:
-    from .io import read_table
-
     d = _design(args, read_table(args.data))
     test = d.chisq(args.row, args.col, by=args.by, statistic=args.statistic)
     _write(d.table(args.row, args.col, by=args.by), args.out)
@@ -92,11 +104,6 @@ def cmd_crosstab(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from .io import read_table
-    from .quality import prepare, refusal
-    from .scoring import score
-    from .spec import load_questionnaire
-
     _check_paths([args.out], [args.questionnaire, args.responses, args.rake])
     q = load_questionnaire(args.questionnaire)
     # the quality rules decide what is scored: rows failing an `exclude` rule are refused, or left out with a
@@ -126,23 +133,16 @@ def _quality_inputs(args) -> dict:
 
 def _quality_files(args) -> list:
     """The files `validate` and `map` read (the default rules included)."""
-    from .quality import DEFAULT_RULES
-
     return [args.questionnaire, args.responses, args.mapping, args.rules or DEFAULT_RULES, args.aliases]
 
 
 def _write_log(log: pd.DataFrame, out: str, bom: bool = True) -> None:
     """A row-level log: CSV in UTF-8 with a BOM (Excel then shows Chinese correctly), or .xlsx; spreadsheet-safe."""
-    from .io.writers import write_table
-
     path = write_table(log, out, sheet="log", bom=bom)
     print(f"wrote {len(log)} log rows to {path}", file=sys.stderr)
 
 
 def cmd_validate(args) -> int:
-    from .quality import prepare
-    from .spec import load_questionnaire
-
     _check_paths([args.log], _quality_files(args))
     q = load_questionnaire(args.questionnaire)
     p = prepare(q, args.responses, **_quality_inputs(args))
@@ -153,10 +153,6 @@ def cmd_validate(args) -> int:
 
 
 def cmd_map(args) -> int:
-    from .mapping import mapping_yaml
-    from .quality import prepare
-    from .spec import load_questionnaire
-
     _check_paths([args.out], _quality_files(args))
     if args.out and Path(args.out).exists() and not args.force:
         raise InputError("the file exists; pass --force to overwrite it", file=args.out)
@@ -168,8 +164,6 @@ def cmd_map(args) -> int:
         print(f"\n`surveykit validate` would keep {p.rows_kept} of {p.rows_read} rows "
               f"({p.rows_excluded} excluded, {p.rows_flagged} flagged).")
     if args.out:
-        from .io.atomic import write_atomic
-
         path = Path(args.out)
         if path.exists() and not args.force:
             raise InputError("the file exists; pass --force to overwrite it", file=path)
@@ -182,11 +176,6 @@ def cmd_map(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo.study import write_demo_study
-    from .report.render import check_report_folder, render_reports
-    from .spec.study import load_study
-    from .workflow import ensure_results
-
     years = tuple(args.years)
     print(f"generating demo data for {', '.join(map(str, years))} in {args.data}/ ...", file=sys.stderr)
     study = load_study(write_demo_study(Path(args.data), years=years, seed=args.seed,
@@ -201,8 +190,6 @@ def cmd_demo(args) -> int:
 
 
 def cmd_init(args) -> int:
-    from .starter import write_starter_study
-
     path = write_starter_study(Path(args.folder))
     print(f"wrote a new study folder: {path.parent}/ (example data: replace it piece by piece)\n"
           f"render it with: surveykit report --study {path} --year 2026 --district all --out {path.parent}/reports",
@@ -210,15 +197,17 @@ def cmd_init(args) -> int:
     return 0
 
 
-def cmd_report(args) -> int:
-    from .report.render import check_report_folder, render_reports
-    from .spec.study import load_study
-    from .workflow import ensure_results
-
+def _study_with_year(args):
+    """The study of ``--study``, which must list ``--year``."""
     study = load_study(args.study)
     if args.year not in study.years:
         raise InputError(f"year {args.year} is not in the study (years: {', '.join(map(str, study.years))})",
                          file=args.study)
+    return study
+
+
+def cmd_report(args) -> int:
+    study = _study_with_year(args)
     check_report_folder(study, args.out, args.year)
     ensure_results(study, recompute=args.recompute)
     summary = render_reports(study, year=args.year, districts=args.district, lang=args.lang, out=Path(args.out),
@@ -229,8 +218,6 @@ def cmd_report(args) -> int:
 
 def _read_values(paths):
     """One or more values files (unit, year, indicator, value) as one checked table."""
-    from .protection.values import read_indicator_values
-
     parts = [read_indicator_values(p) for p in paths]
     if len(parts) == 1:
         return parts[0]
@@ -241,16 +228,11 @@ def _read_values(paths):
 
 
 def cmd_composite(args) -> int:
-    from .protection.framework import load_framework
-    from .protection.pipeline import build_composite
-
     _check_paths([args.out, args.steps, args.changes, args.uncertainty,
                   args.sobol, args.scorecard], [args.framework, *args.indicators, args.targets, args.survey])
     fw = load_framework(args.framework)
     if args.scorecard and not args.targets:
         raise InputError("--scorecard needs --targets TARGETS.yaml")
-    from .protection.scorecard import evaluate_targets, load_targets
-
     tg = load_targets(args.targets) if args.targets else None  # a bad targets file is refused before any work
     values = _read_values(args.indicators)
     r = build_composite(fw, values, args.year, impute=args.impute, treat=args.treat, normalise=args.normalise,
@@ -263,8 +245,6 @@ def cmd_composite(args) -> int:
     if args.changes:
         _write(r.changes, args.changes)
     if args.uncertainty or args.sobol:
-        from .protection.uncertainty import uncertainty_analysis
-
         if args.runs < 1000:
             print(f"note: {args.runs} Monte Carlo runs; 1,000 or more are recommended", file=sys.stderr)
         ua = uncertainty_analysis(fw, values, args.year, runs=args.runs, sobol_n=args.sobol_n if args.sobol else 0,
@@ -276,8 +256,6 @@ def cmd_composite(args) -> int:
         if args.sobol:
             _write(ua.sobol, args.sobol)
     if args.targets:
-        from .io import read_table
-
         survey = None
         if args.survey:
             survey = read_table(args.survey)
@@ -300,14 +278,10 @@ def _study_units(study_file: str | None):
     """The units a study lists (None without a study, or when the data decide)."""
     if not study_file:
         return None
-    from .spec.study import load_study
-
     return load_study(study_file).declared_units()
 
 
 def cmd_cases_validate(args) -> int:
-    from .protection.cases import check_case_tables, read_case_tables
-
     _check_paths([args.log], args.files)
     tables = read_case_tables(args.files, unit=args.unit, year=args.year, period=args.period,
                               units=_study_units(args.study))
@@ -319,15 +293,11 @@ def cmd_cases_validate(args) -> int:
 
 
 def cmd_cases_compile(args) -> int:
-    from .protection.cases import compile_cases, read_case_tables
-
     _check_paths([args.summary, args.out], [*args.files, args.entities])
     tables = read_case_tables(args.files, unit=args.unit, year=args.year, period=None, units=_study_units(args.study))
     entities = _read_values([args.entities]) if args.entities else None
     summary, indicators = compile_cases(tables, entities, period=args.period)
     if args.summary:
-        from .io.writers import write_table
-
         path = write_table(summary, args.summary, sheet="summary")  # opened in Excel by people: BOM for Chinese
         print(f"wrote the city summary ({len(summary)} rows) to {path}", file=sys.stderr)
     _write(indicators, args.out)
@@ -335,14 +305,8 @@ def cmd_cases_compile(args) -> int:
 
 
 def cmd_instrument(args) -> int:
-    from .instrument import write_instrument
-    from .mapping import load_aliases
-    from .spec import load_questionnaire
-
     unit_column, id_column = args.unit_column, args.id_column
     if args.study:
-        from .spec.study import load_study
-
         study = load_study(args.study)
         declared = study.declared_units()
         q = load_questionnaire(study.questionnaire_path)
@@ -360,16 +324,7 @@ def cmd_instrument(args) -> int:
 
 
 def cmd_plan(args) -> int:
-    from .plan import plan_sample, write_plan
-    from .spec.study import load_study
-    from .workflow import ensure_results, plan_options, study_plan_parameters
-
-    study = load_study(args.study)
-    if args.year not in study.years:
-        raise InputError(f"year {args.year} is not in the study (years: {', '.join(map(str, study.years))})",
-                         file=args.study)
-    from .io.writers import check_outputs
-
+    study = _study_with_year(args)
     check_outputs([args.out, args.parameters], inputs=[args.study, args.costs, study.responses_path(args.year),
                                                        study.questionnaire_path])
     ensure_results(study, [args.year])
@@ -547,8 +502,6 @@ def _add_composite(sub) -> None:
     c.add_argument("--out", default="-", help="scores CSV: unit, node, value, score, rank ('-' for standard output)")
     c.add_argument("--steps", metavar="STEPS.csv", help="write the record of every step")
     c.add_argument("--changes", metavar="CHANGES.csv", help="write every imputed, treated or lost value")
-    from .protection.registry import REGISTRIES
-
     g = c.add_argument_group("method choices (default: the framework's)")
     for key, registry in REGISTRIES.items():  # --impute --treat --normalise --weights --aggregate
         g.add_argument(f"--{key}", choices=sorted(registry))
@@ -566,8 +519,6 @@ def _add_composite(sub) -> None:
 
 
 def _add_cases(sub) -> None:
-    from .protection import cases as _cases_doc
-
     k = sub.add_parser("cases", help="district case-statistics tables (行政保护案件统计表): validate, compile",
                        description=(_cases_doc.__doc__ or "").split("Checks (")[0],
                        formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -92,6 +92,7 @@ import numpy as np
 import pandas as pd
 
 from .io.writers import write_csv
+from .scoring import rollup
 from .spec.questionnaire import Questionnaire
 from .demo import UNITS as DEMO_UNITS  # the demo's reporting units (default strata)
 from .units import Unit
@@ -619,8 +620,6 @@ def truth_scores(q: Questionnaire, truth_items: pd.DataFrame, population_counts:
     questionnaire has group weights, else the roll-up of the pooled item means. Columns: year, district, group,
     node, value -- what a census would give for each row of ``sk.score(q, d, by="district")``.
     """
-    from .scoring import rollup
-
     ru = rollup(q)
     col = {e: k for k, e in enumerate(ru.elements)}
     gw = q.group_weights

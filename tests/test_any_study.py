@@ -8,7 +8,6 @@ stratified single-stage design, two years -- rendered end to end with ``surveyki
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest

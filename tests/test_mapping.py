@@ -34,7 +34,7 @@ TEXT = "知识产权法律法规的完备程度"  # q01 of the fixture
 @pytest.mark.parametrize("header", [
     f"3. {TEXT}", f"3、{TEXT}", f"Q3、{TEXT}", f"q3.{TEXT}", f"第3题 {TEXT}", f"(3){TEXT}", f"（3）{TEXT}",
     f"【3】{TEXT}", f"3-1、{TEXT}", f"3){TEXT}", f"Q3. (1) {TEXT}", f"3、{TEXT}[单选题]", f"*3、{TEXT}",
-    f"３．{TEXT}", f"  3、 知识产权 法律法规的完备程度 ", f"3、{TEXT}？", f"5、请评价以下方面—{TEXT}",
+    f"３．{TEXT}", "  3、 知识产权 法律法规的完备程度 ", f"3、{TEXT}？", f"5、请评价以下方面—{TEXT}",
     f"5、请评价以下方面:{TEXT}", f"5、请评价以下方面({TEXT})", "Q1", "q01", "Q01", " q01 ",
     "3. Completeness of IP laws and regulations", "COMPLETENESS OF IP LAWS AND REGULATIONS.",
 ])

@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import surveykit as sk
 from surveykit.cli import main
 from surveykit.demo.study import write_demo_study
 from surveykit.errors import InputError

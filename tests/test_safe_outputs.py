@@ -291,7 +291,6 @@ def test_workbook_blanks_suppressed_cells_of_every_table(small, tmp_path):
 
 
 def test_reports_show_no_number_of_a_suppressed_cell(small):
-    from surveykit.report.city import CityReport
     from surveykit.report.district import DistrictReport
 
     results = small["study"].results_dir

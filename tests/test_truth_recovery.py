@@ -7,8 +7,6 @@ the band is [0.90, 0.98] for each year's ~1,400 item cells and ~850 node cells; 
 centred (|mean| < 0.15) with spread near 1.
 """
 
-import numpy as np
-import pandas as pd
 import pytest
 
 import surveykit as sk

@@ -37,7 +37,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from ..errors import InputError
-from ..spec.questionnaire import Item, Node, Questionnaire
+from ..spec.questionnaire import Item, Questionnaire
 from .comparisons import year_change
 
 REASONS = ("same", "renamed", "new", "dropped", "changed", "children_differ", "weights_differ", "groups_differ")

@@ -41,7 +41,7 @@ from ..spec.questionnaire import Questionnaire
 from ..survey.common import as_list
 from ..survey.design import Design
 from ..survey.estimates import Estimates
-from ._util import check_lang, default_nodes, finish_tests, joint_scores, with_columns
+from ._util import add_verdicts, check_lang, default_nodes, finish_tests, joint_scores, with_columns
 
 TEST_COLUMNS = ["se", "ci_low", "ci_high", "z", "p_value", "p_adj", "ci_low_adj", "ci_high_adj", "verdict", "verdict_text"]
 
@@ -389,8 +389,6 @@ def adjust_pvalues(table: pd.DataFrame, *, method: str = "holm", alpha: float = 
     22  enforce   0.0711  0.0711  no_clear_difference
     23  outcome   0.0003  0.0006               higher
     """
-    from ._util import add_verdicts
-
     check_lang(lang)
     diff = next((c for c in ("difference", "change", "gap") if c in table.columns), None)
     if diff is None or "p_value" not in table.columns:

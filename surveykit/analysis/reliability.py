@@ -35,12 +35,15 @@ raked); ``tests/test_analysis_docs.py`` provides them when it runs the examples.
 
 from __future__ import annotations
 
+import logging
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
+from scipy.stats import chi2 as chi2_dist
 from scipy.stats import f as f_dist
+from scipy.stats import ncx2
 
 from ..errors import InputError
 from ..scoring import group_codes, item_score_matrix
@@ -330,6 +333,17 @@ def _node_items(q: Questionnaire, scales, gid: str) -> list[tuple[str, list[int]
     return out
 
 
+def _node_blocks(q: Questionnaire, data: pd.DataFrame, level, groups, by):
+    """Yield (by values, group id, node, item ids, item-score array) per domain, group and node of the level: the
+    rows of the group's respondents who answered at least one of the node's items."""
+    scales = _scales(q, level)
+    per_group = {gid: _node_items(q, scales, gid) for gid in (list(q.group_ids) + ["all"])}
+    for key, gid, ys in _group_frames(q, data, groups, by):
+        for node, pos, cols in per_group[gid]:
+            x = ys[:, pos]
+            yield key, gid, node, cols, x[~np.isnan(x).all(axis=1)]
+
+
 def reliability(q: Questionnaire, data, *, level: int | Sequence[str] = 1, groups: Sequence[str] | None = None,
                 by: str | Sequence[str] | None = None, ci: float = 0.95) -> pd.DataFrame:
     """Alpha, omega and their ingredients for every indicator of a level, per respondent group (and domain).
@@ -363,16 +377,10 @@ def reliability(q: Questionnaire, data, *, level: int | Sequence[str] = 1, group
     1  enforce  4      0.787  0.789
     2  outcome  5      0.817  0.820
     """
-    data = as_data(data)
-    scales = _scales(q, level)
     rows = []
-    per_group = {gid: _node_items(q, scales, gid) for gid in (list(q.group_ids) + ["all"])}
-    for key, gid, ys in _group_frames(q, data, groups, by):
-        for node, pos, cols in per_group[gid]:
-            x = ys[:, pos]
-            x = x[~np.isnan(x).all(axis=1)]
-            rows.append({**dict(zip(as_list(by), key)), "group": gid, "node": node, **_alpha_row(x, ci),
-                         "omega": _omega(x)[0]})
+    for key, gid, node, cols, x in _node_blocks(q, as_data(data), level, groups, by):
+        rows.append({**dict(zip(as_list(by), key)), "group": gid, "node": node, **_alpha_row(x, ci),
+                     "omega": _omega(x)[0]})
     return pd.DataFrame(rows, columns=as_list(by) + ["group", "node", "k", "n", "raw_alpha", "std_alpha",
                                                        "average_r", "ci_low", "ci_high", "omega"])
 
@@ -407,20 +415,14 @@ def item_analysis(q: Questionnaire, data, *, level: int | Sequence[str] = 1, gro
     0      law  q01   0.461             0.576
     5  outcome  q09   0.507             0.709
     """
-    data = as_data(data)
-    scales = _scales(q, level)
     frames = []
-    per_group = {gid: _node_items(q, scales, gid) for gid in (list(q.group_ids) + ["all"])}
-    for key, gid, ys in _group_frames(q, data, groups, by):
-        for node, pos, cols in per_group[gid]:
-            x = ys[:, pos]
-            x = pd.DataFrame(x[~np.isnan(x).all(axis=1)], columns=cols)
-            st = item_statistics(x, cols)
-            st.insert(0, "node", node)
-            st.insert(0, "group", gid)
-            for c, v in reversed(list(zip(as_list(by), key))):
-                st.insert(0, c, v)
-            frames.append(st)
+    for key, gid, node, cols, x in _node_blocks(q, as_data(data), level, groups, by):
+        st = item_statistics(pd.DataFrame(x, columns=cols), cols)
+        st.insert(0, "node", node)
+        st.insert(0, "group", gid)
+        for c, v in reversed(list(zip(as_list(by), key))):
+            st.insert(0, c, v)
+        frames.append(st)
     cols = as_list(by) + ["group", "node", "item", "n", "mean", "sd", "r_rest", "alpha_if_dropped",
                            "std_alpha_if_dropped"]
     return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
@@ -453,8 +455,6 @@ def _cfa_data(q: Questionnaire, data: pd.DataFrame, group: str, level: int | Seq
 
 
 def _fit_cfa(x: pd.DataFrame, factors: dict[str, list[str]]):
-    import logging
-
     import semopy
 
     desc = "\n".join(f"{f} =~ " + " + ".join(cols) for f, cols in factors.items())
@@ -466,9 +466,6 @@ def _fit_cfa(x: pd.DataFrame, factors: dict[str, list[str]]):
 
 
 def _fit_indices(x: pd.DataFrame, model, n_params: int, level: float = 0.90) -> dict:
-    from scipy.stats import chi2 as chi2_dist
-    from scipy.stats import ncx2
-
     obs = list(model.vars["observed"])
     s = np.cov(x[obs].to_numpy(float), rowvar=False, bias=True)       # ML: divisor N
     sigma = model.calc_sigma()[0]

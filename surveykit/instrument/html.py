@@ -16,6 +16,7 @@ from __future__ import annotations
 from html import escape
 from typing import Sequence
 
+from ..report.html import notebook_to_html
 from ..spec.questionnaire import Item, Node, Questionnaire
 from .layout import GROUP_QUESTION, ID_QUESTION, UNIT_QUESTION, code_label, codes, restricted, routing
 
@@ -139,8 +140,6 @@ def questionnaire_html(q: Questionnaire, lang: str = "zh", *, units: Sequence[st
     Raises :class:`surveykit.report.html.ReportError` if the result would hold a script or an outside reference.
     """
     import nbformat
-
-    from ..report.html import notebook_to_html
 
     t = _T[lang]
     parts = [_intro(q, lang), _how(q, lang), _routing(q, lang), _about(q, lang, units)]

@@ -29,7 +29,6 @@ Example
 from __future__ import annotations
 
 import csv
-import io
 import os
 import sys
 from pathlib import Path

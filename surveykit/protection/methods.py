@@ -11,6 +11,7 @@ through it, so the two can never disagree.
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import rankdata
 
 # --- outliers (COINr's Treat(): check_SkewKurt, winsorise, log_CT) -----------------------------------------
 
@@ -160,8 +161,6 @@ def rank_scores(x, direction: int = 1) -> np.ndarray:
     if n == 1:
         out[ok] = 50.0
         return out
-    from scipy.stats import rankdata
-
     out[ok] = 100.0 * (rankdata(x[ok], method="average") - 1) / (n - 1)
     return out
 

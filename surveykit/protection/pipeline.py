@@ -33,7 +33,6 @@ import copy
 import json
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd

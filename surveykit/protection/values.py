@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..io import read_table
+from ..io.writers import write_csv
 
 COLUMNS = ("unit", "year", "indicator", "value")
 #: The unit of the region's own rows (the whole region: 全市 / 全省 ...), as the results store names it.
@@ -122,7 +123,5 @@ def read_indicator_values(source: str | Path | pd.DataFrame, *, units=None, regi
 def write_indicator_values(df: pd.DataFrame, path: str | Path) -> Path:
     """Write a long values table (columns unit, year, indicator, value) as UTF-8 CSV."""
     path = Path(path)
-    from ..io.writers import write_csv
-
     write_csv(df.loc[:, list(COLUMNS)], path)
     return path

@@ -37,6 +37,21 @@ class Finding:
     reference: float | None = None  # last year's score, or the rest of the city
 
 
+def _tested(table: pd.DataFrame | None, levels: dict, n: int, rules: tuple[str, str, str, str], value: str,
+            reference: str) -> list[Finding]:
+    """Findings from a tested comparison (all respondents, first- and second-level indicators): the ``n`` largest
+    significant falls as weaknesses, the ``n`` largest significant rises as strengths."""
+    if table is None or not len(table):
+        return []
+    t = table[(table.group == "all") & table.node.map(lambda x: levels.get(x, 0) in (1, 2))]
+    weak_rule, weak, strong_rule, strong = rules
+    low = t[t.verdict == weak].sort_values(value).head(n)
+    high = t[t.verdict == strong].sort_values(value, ascending=False).head(n)
+    return ([Finding("weakness", weak_rule, r.node, getattr(r, value), getattr(r, reference)) for r in low.itertuples()]
+            + [Finding("strength", strong_rule, r.node, getattr(r, value), getattr(r, reference))
+               for r in high.itertuples()])
+
+
 def find(q: Questionnaire, unit_scores: pd.DataFrame, *, changes: pd.DataFrame | None = None,
          versus_rest: pd.DataFrame | None = None, n_items: int = 3, n_nodes: int = 3) -> pd.DataFrame:
     """Apply the rules to one unit's tables (all-groups rows). Returns a tidy DataFrame with ``kind``, ``rule``,
@@ -69,19 +84,8 @@ def find(q: Questionnaire, unit_scores: pd.DataFrame, *, changes: pd.DataFrame |
     it = s[s.node.isin(items)].sort_values("estimate", kind="stable")
     out = [Finding("weakness", "W1", r.node, r.estimate) for r in it.head(n_items).itertuples()]
     out += [Finding("strength", "S1", r.node, r.estimate) for r in it.iloc[::-1].head(n_items).itertuples()]
-    indicator_level = lambda t: t[t.node.map(lambda x: levels.get(x, 0) in (1, 2))]  # noqa: E731
-    if changes is not None and len(changes):
-        c = indicator_level(changes[changes.group == "all"])
-        down = c[c.verdict == "down"].sort_values("change")
-        up = c[c.verdict == "up"].sort_values("change", ascending=False)
-        out += [Finding("weakness", "W2", r.node, r.change, r.estimate_previous) for r in down.head(n_nodes).itertuples()]
-        out += [Finding("strength", "S2", r.node, r.change, r.estimate_previous) for r in up.head(n_nodes).itertuples()]
-    if versus_rest is not None and len(versus_rest):
-        v = indicator_level(versus_rest[versus_rest.group == "all"])
-        low = v[v.verdict == "lower"].sort_values("difference")
-        high = v[v.verdict == "higher"].sort_values("difference", ascending=False)
-        out += [Finding("weakness", "W3", r.node, r.difference, r.estimate_rest) for r in low.head(n_nodes).itertuples()]
-        out += [Finding("strength", "S3", r.node, r.difference, r.estimate_rest) for r in high.head(n_nodes).itertuples()]
+    out += _tested(changes, levels, n_nodes, ("W2", "down", "S2", "up"), "change", "estimate_previous")
+    out += _tested(versus_rest, levels, n_nodes, ("W3", "lower", "S3", "higher"), "difference", "estimate_rest")
     return pd.DataFrame([f.__dict__ for f in out], columns=["kind", "rule", "node", "value", "reference"])
 
 

@@ -208,7 +208,7 @@ def _treatment_sentence(view, st, ch, lab) -> list[str]:
 def unit_sentences(view, unit: str) -> list[str]:
     """The headline sentences (Markdown) about one unit: score, rank and its band, best and worst dimension, what
     drives the ranking, and the scorecard."""
-    tables, fw, L = view.protection, view.framework(), view.lang
+    tables, fw = view.protection, view.framework()
     s = tables["scores"]
     me = s[s.unit == unit]
     name = escape(view.unit_name(unit))

@@ -52,6 +52,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import InputError
@@ -346,8 +347,6 @@ def _unit_set(units: list[Unit], kind: Words, file) -> UnitSet:
 
 def _units_csv(path: Path, kind: Words) -> UnitSet:
     """A units CSV: columns ``id``, ``zh``, optional ``en``, ``kind_zh``, ``kind_en`` (one unit per row, in order)."""
-    import pandas as pd
-
     if not path.is_file():
         raise InputError("the units file named by the study does not exist", file=path)
     if path.stat().st_size > 10_000_000:

@@ -222,7 +222,7 @@ def chisq(design, row: str, col: str, by: str | Sequence[str] | None = None, *, 
         raise InputError(f"statistic must be one of {', '.join(CHISQ_STATISTICS)}, not '{statistic}'")
     dom = domains(design, by)
     _check_names([row, col], dom.by, [])
-    (rc, rl), (cc, cl) = _factor(design, row), _factor(design, col)
+    (rc, _), (cc, _) = _factor(design, row), _factor(design, col)
     w = design.weights.to_numpy()
     out = []
     for d in range(dom.count):

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import sys
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
