@@ -103,3 +103,24 @@ def test_no_function_longer_than_80_lines():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 80:
                 long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1})")
     assert long == []
+
+
+# a function may import a heavy optional dependency (matplotlib, semopy, openpyxl, papermill ...) when it needs it;
+# the package's own modules are imported at the top. The one exception: the quadrant chart draws with the report's
+# chart style, which imports matplotlib -- importing it at the top would load matplotlib with every analysis.
+LOCAL_IMPORT_ALLOWED = {("surveykit.analysis.drivers", "quadrant_chart")}
+
+
+def test_package_modules_are_imported_at_the_top():
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                own = (isinstance(node, ast.ImportFrom) and (node.level > 0 or (node.module or "").startswith(
+                    "surveykit"))) or (isinstance(node, ast.Import) and any(a.name.startswith("surveykit")
+                                                                          for a in node.names))
+                if own and (module_name(path), fn.name) not in LOCAL_IMPORT_ALLOWED:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} in {fn.name}")
+    assert found == []
