@@ -17,6 +17,7 @@ from surveykit.cli import main
 from surveykit.demo.study import write_demo_study
 from surveykit.errors import InputError
 from surveykit.report.html import external_references
+from surveykit.report.district import DistrictReport
 from surveykit.report.render import render_reports
 from surveykit.results import load_protection, load_results
 from surveykit.spec.study import load_study
@@ -274,7 +275,6 @@ def test_protection_tables_and_sentences(demo):
     """The protection-level section's tables and sentences, in both languages, from the store the demo computed."""
     from surveykit.report import protection as pr
     from surveykit.report.city import CityReport
-    from surveykit.report.district import DistrictReport
     res = demo["study"].results_dir
     back = load_protection(res, 2026)
     assert {"scores", "ranks", "sobol", "scorecard", "cases", "values"} <= set(back)
@@ -338,6 +338,15 @@ def test_each_zone_status_shows_its_section(demo, unit):
         assert scorecard is None
     else:
         assert kind in section and verdict in section and scorecard
+
+
+def test_zone_sentences_are_written_as_each_language_writes_them(demo):
+    """The status sentence and the next milestone: zh runs sentences on (。), en separates them with a space."""
+    res = demo["study"].results_dir
+    zh = DistrictReport(res, 2026, "pudong", "zh").zone.text()
+    en = DistrictReport(res, 2026, "pudong", "en").zone.text()
+    assert "起。下一节点：" in zh and "since 2025. Next milestone: " in en, (zh[:200], en[:200])
+    assert not re.search(r"[.:;,][A-Z]", en)        # no sentence glued to the next
 
 
 def test_zone_verdicts_follow_the_demo_scorecards(demo):

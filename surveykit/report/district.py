@@ -495,8 +495,8 @@ class ZoneSection:
         out += p.md("zone.since", since=int(s.since)) if finite_int(s.since) else p.md("zone.end")
         if isinstance(s.next, str) and s.next:
             nxt = p.t(f"zone.next.{s.next}") if s.next == "decision_due" else p.t(f"zone.status.{s.next}")
-            out += p.md("zone.next", next=nxt, next_year=int(s.next_year) if finite_int(s.next_year) else "–",
-                        overdue=p.t("zone.overdue") if bool(s.overdue) else "")
+            out = p.join([out, p.md("zone.next", next=nxt, overdue=p.t("zone.overdue") if bool(s.overdue) else "",
+                                    next_year=int(s.next_year) if finite_int(s.next_year) else "–")])
         return out + ("\n\n" + self.evaluation_text() if self.kind != "none" else "")
 
     def evaluation_text(self) -> str:
