@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from surveykit.cli import main as cli_main  # noqa: E402
 from surveykit.report.render import NOTEBOOK, render_reports  # noqa: E402
-from surveykit.results import ensure_results  # noqa: E402
 from surveykit.spec.study import load_study  # noqa: E402
+from surveykit.workflow import ensure_results  # noqa: E402
 
 
 def floor_notebook(path: Path) -> Path:

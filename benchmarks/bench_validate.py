@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from surveykit import load_questionnaire  # noqa: E402
-from surveykit.io import read_table  # noqa: E402
+from surveykit.demo import DEMO_UNITS  # noqa: E402
 from surveykit.quality import prepare  # noqa: E402
 
 QUESTIONNAIRE = ROOT / "questionnaires" / "ip_protection_satisfaction.yaml"
@@ -39,9 +39,7 @@ def make_export(path: Path, n: int, seed: int = 7) -> None:
 
     q = load_questionnaire(QUESTIONNAIRE)
     rng = np.random.default_rng(seed)
-    from surveykit.units import UNITS
-
-    units = [u.zh for u in UNITS]
+    units = [u.zh for u in DEMO_UNITS.units]
     labels = {k: v.zh for k, v in q.scale.labels.items()}
     group_labels = [g.label.zh for g in q.groups.levels]
     header = ["序号", "提交答卷时间", "所用时间", "来源", "来自IP", "1、您所在的区", "2、您的身份"]
