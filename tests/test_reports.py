@@ -156,6 +156,34 @@ def test_report_in_headless_chromium(demo, tmp_path):
     assert max(ImageStat.Stat(img).stddev) > 20 and len(img.getcolors(1 << 16) or []) > 20  # not blank
 
 
+QUOTE_WIDTHS = """() => {
+  const p = document.querySelector("main p, .jp-RenderedMarkdown p, p");
+  const probe = s => { const e = document.createElement("span"); e.textContent = s; p.appendChild(e);
+                       const w = e.getBoundingClientRect().width; e.remove(); return w; };
+  return {quote: probe("\u201c"), em: parseFloat(getComputedStyle(p).fontSize)};
+}"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_quotes_are_set_as_the_page_language_sets_them(demo, lang):
+    """An English page draws “ ” at a Latin width (the embedded CJK font draws them full-width, leaving wide gaps
+    around quoted words); a Chinese page keeps them full-width. Measured in Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    from .browser import LAUNCH_ARGS, chromium_path
+    page_path = (demo["base"] / "reports_en" / "2026" / "huangpu.html") if lang == "en" else \
+        (demo["out"] / "2026" / "pudong.html")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=LAUNCH_ARGS)
+        page = browser.new_page()
+        page.goto(page_path.as_uri(), wait_until="load")
+        page.wait_for_function("document.fonts.status === 'loaded'")
+        w = page.evaluate(QUOTE_WIDTHS)
+        browser.close()
+    ratio = w["quote"] / w["em"]
+    assert (ratio < 0.6) if lang == "en" else (ratio > 0.8), (lang, w)
+
+
 @pytest.mark.parametrize("district", [
     "huangpu'); import os; os.system('touch PWNED'); ('",
     "__import__('os').system('touch PWNED')",
@@ -387,12 +415,19 @@ def test_every_zh_page_speaks_chinese(demo):
         assert not words, (name, sorted(words)[:20])
 
 
-def test_every_en_page_speaks_english(demo):
-    """No Chinese in an English page (units of measure translated), except a unit's own name when it has no
-    English one."""
-    text = visible_text(read(demo["base"] / "reports_en" / "2026" / "huangpu.html"))
-    cjk = set(re.findall(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]+", text))
-    assert not cjk, sorted(cjk)[:20]
+def test_every_en_page_speaks_english(demo, tmp_path):
+    """No Chinese and no full-width punctuation in an English page (units of measure translated): a unit's report,
+    the overview and the index (with its zone markers)."""
+    from surveykit.report.render import CITY_NOTEBOOK, render_unit
+    out = render_unit(str(CITY_NOTEBOOK), {"year": 2026, "lang": "en", "results": str(demo["study"].results_dir)},
+                      str(tmp_path / "overview.html"), name="overview")
+    assert out.ok, out.error
+    en = demo["base"] / "reports_en"
+    for page in (en / "2026" / "huangpu.html", en / "index.html", tmp_path / "overview.html"):
+        text = visible_text(read(page))
+        cjk = set(re.findall(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]+", text))
+        assert not cjk, (page.name, sorted(cjk)[:20])
+    assert "[withdrawn]" in visible_text(read(en / "index.html"))        # huangpu's zone marker, in English
 
 
 def test_no_verdict_contradicts_its_interval(demo):

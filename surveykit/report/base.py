@@ -39,8 +39,8 @@ class StoreView:
         # whose figures the page reports: a unit's id, or the whole region's
         self.subject = REGION if self.unit is None else self.unit.id
         own = None if self.unit is None else self.units.kind_of(self.unit)
-        self.p = Phrases(lang, {**words(self.setting, lang, None if own is None else {"zh": own.zh, "en": own.en}),
-                                "subject": self.q.title.get(lang)})
+        self.p = Phrases(lang, words(self.setting, lang, None if own is None else {"zh": own.zh, "en": own.en},
+                                     subject=self.q.title.get(lang)))
         self.min_n = int(self.setting["min_n"])
         self.max_rse = self.setting.get("max_rse")
 

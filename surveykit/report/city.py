@@ -66,13 +66,14 @@ class CityReport(StoreView):
         nodes = ["index", *self.first_level()]
         idx = rk[rk.node == "index"].sort_values(["rank", "estimate"], ascending=[True, False])
         rows = []
+        left, right = ("（", "）") if self.lang == "zh" else (" (", ")")
         for u in idx.unit:
             row = {self.p.t("col.unit"): self.unit_name(u)}
             for n in nodes:
                 r = rk[(rk.unit == u) & (rk.node == n)]
                 ok = len(r) and finite(r["rank"].iloc[0])
-                row[self.label(n)] = (f"{fmt(r.estimate.iloc[0])}（{int(r['rank'].iloc[0])}: "
-                                      f"{int(r.rank_low.iloc[0])}–{int(r.rank_high.iloc[0])}）" if ok else "–")
+                row[self.label(n)] = (f"{fmt(r.estimate.iloc[0])}{left}{int(r['rank'].iloc[0])}: "
+                                      f"{int(r.rank_low.iloc[0])}–{int(r.rank_high.iloc[0])}{right}" if ok else "–")
             rows.append(row)
         return pd.DataFrame(rows)
 

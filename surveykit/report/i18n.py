@@ -250,7 +250,7 @@ TEXT: dict[str, dict[str, str]] = {
     "quality.cfa": {"zh": "{group}：CFI {cfi}，TLI {tli}，RMSEA {rmsea}，SRMR {srmr}",
                     "en": "{group}: CFI {cfi}, TLI {tli}, RMSEA {rmsea}, SRMR {srmr}"},
     # city overview
-    "city.title": {"zh": "{year}年{region}{subject}：{whole}概览", "en": "{subject} {year}: overview of {whole}"},
+    "city.title": {"zh": "{year}年{region_subject}：{whole}概览", "en": "{subject} {year}: overview of {whole}"},
     "city.headline": {
         "zh": "{year}年{whole}满意度指数为 **{score}** 分（95%置信区间 {low}–{high}），处于“{band}”区间；"
               "{n_units} 个{kinds}的指数在 {lo} 至 {hi} 分之间。",
@@ -326,7 +326,7 @@ TEXT: dict[str, dict[str, str]] = {
     "col.zone_verdict": {"zh": "本年度评估结论", "en": "This year's verdict"},
     "h.city.zones": {"zh": "示范区建设情况", "en": "Demonstration zones"},
     # index page
-    "index.title": {"zh": "{region}{subject}评估报告", "en": "{subject}: evaluation reports, {region}"},
+    "index.title": {"zh": "{region_subject}评估报告", "en": "{region_subject}: evaluation reports"},
     "index.lead": {"zh": "以下为各{kind}评估报告。点击名称打开报告。", "en": "The report of every {kind}. Click a name to open its report."},
     "index.year": {"zh": "{year}年", "en": "{year}"},
     "index.city": {"zh": "{whole}满意度指数：{score} 分（95%置信区间 {low}–{high}）。",
@@ -425,16 +425,20 @@ def fmt(x: float, digits: int = 2) -> str:
     return "–" if x != x else f"{x:.{digits}f}"
 
 
-def words(setting: dict, lang: str, unit_kind: dict | None = None) -> dict[str, str]:
-    """The placeholders that name the region and its units, from a results store's ``setting``."""
+def words(setting: dict, lang: str, unit_kind: dict | None = None, subject: str = "") -> dict[str, str]:
+    """The placeholders that name the region and its units, from a results store's ``setting``; ``subject`` is the
+    questionnaire's title, named with the region once (a title that already names the region is not prefixed)."""
     r, k = setting["region"], setting.get("kind") or {"zh": "单位", "en": "unit"}
     own = unit_kind or k
     if lang == "en":
         plural = k.get("en_plural") or _plural(k["en"])
+        named = r["en"].casefold() in subject.casefold()
         return {"region": r["en"], "whole": r["en"], "kind": k["en"], "kinds": plural, "Kind": _cap(k["en"]),
-                "Kinds": _cap(plural), "self": f"this {own['en']}", "Self": f"This {own['en']}"}
+                "Kinds": _cap(plural), "self": f"this {own['en']}", "Self": f"This {own['en']}", "subject": subject,
+                "region_subject": subject if named else f"{subject}, {r['en']}"}
     return {"region": r["zh"], "whole": "全" + r["kind"]["zh"], "kind": k["zh"], "kinds": k["zh"], "Kind": k["zh"],
-            "Kinds": k["zh"], "self": "本" + own["zh"], "Self": "本" + own["zh"]}
+            "Kinds": k["zh"], "self": "本" + own["zh"], "Self": "本" + own["zh"], "subject": subject,
+            "region_subject": subject if r["zh"] in subject else r["zh"] + subject}
 
 
 def _cap(s: str) -> str:

@@ -413,7 +413,7 @@ def write_index(study: Study, year: int, lang: str, out: Path, summary: RenderSu
     years = sorted({int(p.name) for p in out.iterdir() if p.is_dir() and p.name.isdigit()} | {year}, reverse=True)
     man = read_manifest(study.results_dir, year)
     q = load_questionnaire(man["inputs"]["questionnaire"]["path"])
-    p = Phrases(lang, {**words(man["setting"], lang), "subject": q.title.get(lang)})
+    p = Phrases(lang, words(man["setting"], lang, subject=q.title.get(lang)))
     title = p.t("index.title")
     cells = [nbf.v4.new_markdown_cell(f"# {p.md('index.title')}\n\n{p.md('index.lead')}")]
     for y in years:
@@ -433,7 +433,7 @@ def _index_year(study: Study, year: int, lang: str, out: Path, summary: RenderSu
     """One year of the index: a heading with the region's index and the overview link, and the table of units."""
     store = load_results(study.results_dir, year)
     q = load_questionnaire(store.manifest["inputs"]["questionnaire"]["path"])
-    p = Phrases(lang, {**words(store.setting, lang), "subject": q.title.get(lang)})
+    p = Phrases(lang, words(store.setting, lang, subject=q.title.get(lang)))
     units = UnitSet.from_dict(store.setting)
     su = store.scores_unit
     idx = su[(su.node == "index") & (su.group == "all")].set_index("unit")
@@ -457,7 +457,8 @@ def _index_year(study: Study, year: int, lang: str, out: Path, summary: RenderSu
 def _index_row(p: Phrases, u: Unit, year: int, out: Path, idx, failed: set, q, lang: str,
                zone: str | None = None) -> str:
     name = escape(u.name(lang))
-    marker = f' <span class="sk-zone">【{escape(zone)}】</span>' if zone else ""
+    left, right = ("【", "】") if lang == "zh" else ("[", "]")
+    marker = f' <span class="sk-zone">{left}{escape(zone)}{right}</span>' if zone else ""
     exists = (out / str(year) / f"{u.id}.html").exists()
     link = (f"{name} ({escape(p.t('index.failed'))})" if u.id in failed else
             f'<a href="{year}/{u.id}.html">{name}</a>' if exists else name)
