@@ -139,8 +139,10 @@ def test_dont_know_and_weights(store):
     dk = s.dont_know[(s.dont_know.unit == "ji") & (s.dont_know.group == "all")].sort_values("estimate",
                                                                                              ascending=False)
     t = r.dont_know_table(top=5)
-    assert t["“不了解”比例"].tolist() == [f"{100 * x:.1f}%" for x in dk.estimate.head(5)]
+    assert t["“不了解、不适用”比例"].tolist() == [f"{100 * x:.1f}%" for x in dk.estimate.head(5)]
     assert t["作答人数"].tolist() == dk.n_asked.head(5).astype(int).tolist()
+    en = DistrictReport(store["res"], 2026, "ji", "en").dont_know_table(top=5)     # the questionnaire's label
+    assert "Share answering “Don't know / Not applicable”" in en.columns
     w = r.weighting_table()
     assert w["权数"].tolist() == ["设计权数", "校准后权数"]   # the study rakes
     final = s.weights[(s.weights.unit == "ji") & (s.weights.stage == "final")].iloc[0]
@@ -184,3 +186,18 @@ def test_the_page_shows_the_mark_not_the_number(store):
     for x in prof.estimate.dropna():
         assert f">{x:.2f}<" not in row
     assert "样本不足" in html and "注：有效样本少于 30 人" in html
+
+
+def test_a_statistic_that_could_not_be_computed_is_a_dash_not_nan(store):
+    """McDonald's omega (or a CFA index) that the fit could not give is shown as "–", never "nan"."""
+    import dataclasses
+
+    r = DistrictReport(store["res"], 2026, "ji", "en")
+    rel = r.store.reliability.copy()
+    rel.loc[rel.index[0], "omega"] = np.nan
+    cfa = r.store.cfa.copy()
+    cfa.loc[cfa.index[0], "rmsea"] = np.nan
+    r.store = dataclasses.replace(r.store, reliability=rel, cfa=cfa)
+    t = r.reliability_table()
+    assert t.iloc[0]["McDonald's omega"] == "–" and "nan" not in t.to_string()
+    assert "RMSEA –" in r.reliability_text() and "nan" not in r.reliability_text()

@@ -16,7 +16,7 @@ from ..protection.framework import load_framework
 from ..results import REGION, YearResults, load_protection, load_results
 from ..spec.questionnaire import Questionnaire, load_questionnaire
 from ..units import Unit, UnitSet
-from .i18n import Phrases, fmt, words
+from .i18n import Phrases, fmt, missing_words, words
 from .suppression import previous_store, reportable
 
 
@@ -39,8 +39,9 @@ class StoreView:
         # whose figures the page reports: a unit's id, or the whole region's
         self.subject = REGION if self.unit is None else self.unit.id
         own = None if self.unit is None else self.units.kind_of(self.unit)
-        self.p = Phrases(lang, words(self.setting, lang, None if own is None else {"zh": own.zh, "en": own.en},
-                                     subject=self.q.title.get(lang)))
+        self.p = Phrases(lang, {**words(self.setting, lang, None if own is None else {"zh": own.zh, "en": own.en},
+                                        subject=self.q.title.get(lang)),
+                                "dk": missing_words(self.q.scale.labels, self.q.scale.missing, lang)})
         self.min_n = int(self.setting["min_n"])
         self.max_rse = self.setting.get("max_rse")
 

@@ -393,8 +393,8 @@ class DistrictReport(StoreView):
 
     def reliability_text(self) -> str:
         p = self.p
-        parts = [p.t("quality.cfa", group=self.group_label(r.group), cfi=f"{r.cfi:.3f}", tli=f"{r.tli:.3f}",
-                     rmsea=f"{r.rmsea:.3f}", srmr=f"{r.srmr:.3f}") for r in self.store.cfa.itertuples()]
+        parts = [p.t("quality.cfa", group=self.group_label(r.group), cfi=fmt(r.cfi, 3), tli=fmt(r.tli, 3),
+                     rmsea=fmt(r.rmsea, 3), srmr=fmt(r.srmr, 3)) for r in self.store.cfa.itertuples()]
         return p.md("quality.reliability", cfa=("；" if self.lang == "zh" else "; ").join(parts) or p.t("none"))
 
     def reliability_table(self) -> pd.DataFrame:
@@ -402,8 +402,8 @@ class DistrictReport(StoreView):
         r = r[r.group == "all"] if "all" in set(r.group) else r
         return pd.DataFrame({p.t("col.group"): [self.group_label(g) for g in r.group],
                              p.t("col.indicator"): [self.label(n) for n in r.node],
-                             p.t("col.alpha"): [f"{x:.3f}" for x in r.raw_alpha],
-                             p.t("col.omega"): [f"{x:.3f}" for x in r.omega], p.t("col.n"): r.n.astype(int)})
+                             p.t("col.alpha"): [fmt(x, 3) for x in r.raw_alpha],
+                             p.t("col.omega"): [fmt(x, 3) for x in r.omega], p.t("col.n"): r.n.astype(int)})
 
     def provenance_table(self) -> pd.DataFrame:
         """Where every number came from, in words: questionnaire, responses, quality, design, parameters, software."""

@@ -39,8 +39,8 @@ TEXT: dict[str, dict[str, str]] = {
     "h.change": {"zh": "较上年变化", "en": "Change on last year"},
     "h.versus": {"zh": "与{whole}其他{kinds}比较", "en": "Compared with the rest of {whole}"},
     "h.gaps": {"zh": "群体差异", "en": "Group gaps"},
-    "h.dont_know": {"zh": "“不了解”比例最高的题目（知晓度信号）",
-                    "en": "Items most often answered “don't know” (awareness signal)"},
+    "h.dont_know": {"zh": "“{dk}”比例最高的题目（知晓度信号）",
+                    "en": "Items most often answered “{dk}” (awareness signal)"},
     # headline
     "headline": {"zh": "{unit}{year}年满意度指数为 **{score}** 分（95%置信区间 {low}–{high}），处于“{band}”区间；{whole}为 {city} 分。",
                  "en": "The satisfaction index of {unit} in {year} is **{score}** (95% confidence interval "
@@ -91,7 +91,7 @@ TEXT: dict[str, dict[str, str]] = {
     "col.alpha": {"zh": "Cronbach α", "en": "Cronbach's alpha"},
     "col.omega": {"zh": "McDonald ω", "en": "McDonald's omega"},
     "col.item": {"zh": "题目", "en": "Item"},
-    "col.dk_rate": {"zh": "“不了解”比例", "en": "Don't-know rate"},
+    "col.dk_rate": {"zh": "“{dk}”比例", "en": "Share answering “{dk}”"},
     "col.n_asked": {"zh": "作答人数", "en": "Asked"},
     "col.change": {"zh": "较上年变化", "en": "Change"},
     "col.weights": {"zh": "权数", "en": "Weights"},
@@ -279,11 +279,11 @@ TEXT: dict[str, dict[str, str]] = {
     "chart.trend.title": {"zh": "各{kind}满意度指数历年变化", "en": "Satisfaction index by {kind} and year"},
     # satisfaction rate
     "h.rates": {"zh": "满意率", "en": "Satisfaction rate"},
-    "rates.lead": {"zh": "满意率为对该指标平均而言“满意”或“非常满意”（{codes}）的受访者所占比例（全体受访者合并、加权计算），"
+    "rates.lead": {"zh": "满意率为对该指标平均而言给出满意答案（{codes}）的受访者所占比例（全体受访者合并、加权计算），"
                          "95%置信区间按 logit 方法计算，始终位于 0–100% 之间。",
-                   "en": "The satisfaction rate is the weighted share of respondents who are, on average over the "
-                         "indicator's items, satisfied ({codes}), all respondents pooled; 95% confidence intervals are "
-                         "logit intervals, which stay within 0–100%."},
+                   "en": "The satisfaction rate is the weighted share of respondents whose answers, on average over "
+                         "the indicator's items, are satisfied answers ({codes}), all respondents pooled; 95% "
+                         "confidence intervals are logit intervals, which stay within 0–100%."},
     "col.rate": {"zh": "满意率", "en": "Satisfaction rate"},
     "col.rate_city": {"zh": "{whole}满意率", "en": "Rate of {whole}"},
     # demonstration zones
@@ -439,6 +439,15 @@ def words(setting: dict, lang: str, unit_kind: dict | None = None, subject: str 
     return {"region": r["zh"], "whole": "全" + r["kind"]["zh"], "kind": k["zh"], "kinds": k["zh"], "Kind": k["zh"],
             "Kinds": k["zh"], "self": "本" + own["zh"], "Self": "本" + own["zh"], "subject": subject,
             "region_subject": subject if r["zh"] in subject else r["zh"] + subject}
+
+
+def missing_words(labels: dict, missing, lang: str) -> str:
+    """What the answers that are not scored are called on the page: the questionnaire's labels of its missing codes
+    (e.g. 不知道、拒绝回答), else 不了解 / don't know."""
+    named = [labels[c].get(lang) for c in missing if c in labels]
+    if not named:
+        return "不了解" if lang == "zh" else "don't know"
+    return ("、" if lang == "zh" else " / ").join(named)
 
 
 def _cap(s: str) -> str:
