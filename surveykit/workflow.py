@@ -53,6 +53,7 @@ from .plan import plan_parameters, plan_sample, read_costs
 from .scoring import group_codes, score
 from .spec.questionnaire import Questionnaire, load_questionnaire
 from .spec.study import Study, load_study
+from .survey.common import as_list
 from .survey.design import Design
 from .units import UnitSet
 from .zones import (evaluation_table, key_task_completion, load_key_tasks, load_register, load_task_areas,
@@ -124,9 +125,26 @@ def read_responses(study: Study, year: int, q: Questionnaire):
     :class:`~surveykit.quality.Prepared` (kept rows in ``.data``; every other row is in ``.log`` with its reason)."""
     qs = study.quality
     opt = lambda x: study.path(x) if x else None  # noqa: E731
-    return prepare(q, study.responses_path(year), rules=opt(qs.rules), mapping=opt(qs.mapping),
-                   aliases=unit_aliases(study), unit_column=study.unit_column, id_column=qs.id_column,
-                   duration_column=qs.duration_column, sheet=study.years[year].sheet)
+    prepared = prepare(q, study.responses_path(year), rules=opt(qs.rules), mapping=opt(qs.mapping),
+                       aliases=unit_aliases(study), unit_column=study.unit_column, id_column=qs.id_column,
+                       duration_column=qs.duration_column, sheet=study.years[year].sheet)
+    _check_design_columns(study, year, prepared)
+    return prepared
+
+
+def _check_design_columns(study: Study, year: int, prepared) -> None:
+    """Every column the study's design names is in the responses as read: else one line naming the study's key. A
+    typo in ``unit_column`` shows here: the unit column is then found by its values and read under the typo's name."""
+    renamed = {m.column: m.target for m in prepared.mapping.matches if m.column != m.target}
+    for role in ("weights", "strata", "psu", "fpc"):
+        for c in as_list(getattr(study.design, role)):
+            if c in prepared.data.columns:
+                continue
+            hint = f"; the file's column '{c}' is read as '{renamed[c]}'" if c in renamed else ""
+            if renamed.get(c) == study.unit_column:
+                hint += " (unit_column): name the same column in unit_column and the design"
+            raise InputError(f"design.{role} names column '{c}', which is not in {study.responses_path(year).name} "
+                             f"as read{hint}", file=study.file, key=f"design.{role}")
 
 
 def unit_aliases(study: Study) -> UnitAliases:

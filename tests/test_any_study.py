@@ -181,3 +181,16 @@ def test_a_unit_missing_from_the_list_is_refused(study, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "unit '临江市' is not one of the study's units" in err and "r2025.csv" in err, err
     assert err.count("\n") == 1
+
+
+def test_a_typo_in_unit_column_names_the_study_key(study, tmp_path, capsys):
+    """unit_column misspelt: the unit column is still found by its values (and read under the misspelt name), so the
+    design's strata column goes missing; the one line names the study's key and says why."""
+    text = (study["base"] / "study.yaml").read_text(encoding="utf-8").replace("unit_column: area", "unit_column: aera")
+    for name in ("questionnaire.yaml", "r2025.csv", "r2026.csv"):
+        text = text.replace(name, str(study["base"] / name))
+    (tmp_path / "study.yaml").write_text(text, encoding="utf-8")
+    code = main(["report", "--study", str(tmp_path / "study.yaml"), "--year", "2026", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "key 'design.strata'" in err and "the file's column 'area' is read as 'aera' (unit_column)" in err, err
