@@ -1,4 +1,4 @@
-"""The command line (contract 3 of ARCHITECTURE.md). The only module that prints or exits.
+"""The command line (contract 3, docs/CONTRACTS.md). The only module that prints or exits.
 
 Bad input ends with one line on stderr naming the file, row and column where known, and exit status 2.
 """

@@ -1,4 +1,4 @@
-"""Scores of the indicator tree with design-based standard errors: contract 2 of ARCHITECTURE.md.
+"""Scores of the indicator tree with design-based standard errors: contract 2 of docs/CONTRACTS.md.
 
 Rules (normative; every report's method section states them):
 

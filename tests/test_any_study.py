@@ -148,7 +148,7 @@ def test_the_allow_list_is_the_study_units(study, capsys):
     code = main(["report", "--study", str(study["base"] / "study.yaml"), "--year", "2026", "--district", "pudong",
                  "--out", str(study["base"] / "x")])
     err = capsys.readouterr().err
-    assert code == 2 and "unknown district 'pudong'" in err and "jiangcheng" in err and err.count("\n") == 1
+    assert code == 2 and "unknown county-level unit 'pudong'" in err and "jiangcheng" in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("units, message", [

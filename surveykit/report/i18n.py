@@ -131,14 +131,14 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "计分规则：题目得分 = 100×(选项−{min})/{span}（反向题反向计分），{missing}不计分；题目得分为加权均值（比率估计）；"
               "上级指标为下级指标的加权和，权重在适用于该群体的下级指标间重新归一；总体得分为{all_rule}。"
               "95%置信区间为估计值±1.96倍标准误。",
-        "en": "Scoring: item score = 100×(answer−{min})/{span} (reversed for reverse-keyed items); {missing} is not "
+        "en": "Scoring: item score = 100×(answer−{min})/{span} (reversed for reverse-keyed items); missing answers ({missing}) are not "
               "scored; item scores are weighted means (ratio estimators); a parent indicator is the weighted sum of its "
               "children, weights renormalised over the children that apply to the group; the overall score is "
               "{all_rule}. 95% confidence intervals are the estimate ± 1.96 standard errors.",
     },
     "method.all.weighted": {"zh": "各群体得分按群体权重（{weights}）加权之和", "en": "the sum of group scores weighted by the group weights ({weights})"},
     "method.all.pooled": {"zh": "全体受访者合并计算的得分", "en": "computed from all respondents pooled"},
-    "method.missing.none": {"zh": "空白答案", "en": "a blank answer"},
+    "method.missing.none": {"zh": "空白答案", "en": "blank"},
     "method.weighting.raked": {
         "zh": "加权：抽样设计权数按已知总体规模校准（迭代比例拟合，校准变量：{margins}）。校准后{self}权数的变异系数为 {cv}，"
               "Kish 加权设计效应为 {deff}，有效样本量约为 {neff} 人（实际样本 {n} 人）；标准误已计入校准的影响。",

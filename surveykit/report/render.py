@@ -104,7 +104,7 @@ def resolve_units(districts: str, units: UnitSet) -> list[Unit]:
         if unit is None:
             shown = str(districts)[:40] + ("…" if len(str(districts)) > 40 else "")
             listed = ", ".join(units.ids[:20]) + (", ..." if len(units) > 20 else "")
-            raise InputError(f"unknown district {shown!r}: expected 'all' or one or more (comma-separated) of "
+            raise InputError(f"unknown {units.kind.en} {shown!r}: expected 'all' or one or more (comma-separated) of "
                              f"the study's units: {listed} (or their names)")
         if unit not in out:
             out.append(unit)

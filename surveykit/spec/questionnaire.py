@@ -1,4 +1,4 @@
-"""The questionnaire: a frozen model of contract 1 (ARCHITECTURE.md) and its strict loader.
+"""The questionnaire: a frozen model of contract 1 (docs/CONTRACTS.md) and its strict loader.
 
 A questionnaire declares the answer scale, the respondent groups (with optional weights for the
 "all groups" score) and an indicator tree whose leaves are items, i.e. columns of the response data.

@@ -88,6 +88,10 @@ def _quoted_version(v):
 Version = Annotated[str, BeforeValidator(_quoted_version)]
 
 
+#: keys that exist in the models but not in the files: a validator gathers the file's keys under them
+_GATHERED = {"years"}
+
+
 def key_path(loc: tuple, data: Any = None) -> str:
     """Turn a pydantic error location into a readable key path, naming ids where the data has them.
 
@@ -96,7 +100,12 @@ def key_path(loc: tuple, data: Any = None) -> str:
     out = ""
     node = data
     for part in loc:
-        if isinstance(part, int):
+        if part in _GATHERED and isinstance(node, dict) and part not in node:
+            continue                # a key a validator gathered the file's keys under (comparability's years)
+        if isinstance(part, int) and isinstance(node, dict):      # a mapping keyed by numbers (years)
+            node = node.get(part, node.get(str(part)))
+            out += ("." if out else "") + str(part)
+        elif isinstance(part, int):
             label = str(part)
             if isinstance(node, list) and 0 <= part < len(node):
                 node = node[part]
@@ -125,7 +134,7 @@ def validate_model(model: type[BaseModel], data: Any, path: str | Path) -> BaseM
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see the format in ARCHITECTURE.md)"
+            msg = "unknown key (check the spelling; the formats are in docs/CONTRACTS.md)"
         elif err["type"] == "missing":
             msg = "required key is missing"
         msg = msg.removeprefix("Value error, ")
