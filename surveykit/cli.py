@@ -37,7 +37,8 @@ from .spec import load_questionnaire
 from .spec.study import load_study
 from .starter import write_starter_study
 from .survey import Design
-from .workflow import ensure_results, plan_options, study_plan_parameters
+from .workflow import (ensure_results, plan_options, read_responses, study_plan_parameters, study_questionnaire,
+                       study_units)
 
 DEFAULT_STUDY = Path("data/demo/study.yaml")
 
@@ -143,13 +144,34 @@ def _write_log(log: pd.DataFrame, out: str, bom: bool = True) -> None:
 
 
 def cmd_validate(args) -> int:
-    _check_paths([args.log], _quality_files(args))
-    q = load_questionnaire(args.questionnaire)
-    p = prepare(q, args.responses, **_quality_inputs(args))
+    if args.study:
+        p = _validate_study(args)
+    else:
+        if not (args.questionnaire and args.responses):
+            raise InputError("validate needs --questionnaire and --responses, or --study and --year")
+        _check_paths([args.log], _quality_files(args))
+        p = prepare(load_questionnaire(args.questionnaire), args.responses, **_quality_inputs(args))
     print(p.summary())
     if args.log:
         _write_log(p.public_log(), args.log)
     return 0 if p.ok else 1
+
+
+def _validate_study(args):
+    """A year's responses read exactly as `surveykit report` reads them: the year's questionnaire, the study's rules,
+    mapping, aliases and columns, and its list of units (a unit not in it stops here, as it stops the report)."""
+    given = [o for o in ("questionnaire", "responses", "mapping", "rules", "aliases", "sheet", "header_rows")
+             if getattr(args, o) is not None]
+    if given or args.unit_column != "district" or args.id_column != "respondent_id":
+        raise InputError("with --study, the study file names the questionnaire, responses, rules, mapping, aliases "
+                         f"and columns; leave out --{(given or ['unit-column'])[0].replace('_', '-')}")
+    if args.year is None:
+        raise InputError("--study needs --year")
+    study = _study_with_year(args)
+    _check_paths([args.log], [study.file, study.responses_path(args.year), study.questionnaire_file(args.year)])
+    p = read_responses(study, args.year, study_questionnaire(study, args.year))
+    study_units(study, args.year, p)
+    return p
 
 
 def cmd_map(args) -> int:
@@ -347,10 +369,10 @@ def cmd_plan(args) -> int:
     return 0
 
 
-def _quality_options(p: argparse.ArgumentParser) -> None:
+def _quality_options(p: argparse.ArgumentParser, required: bool = True) -> None:
     """The options of the commands that read a response file (validate, map)."""
-    p.add_argument("--questionnaire", required=True)
-    p.add_argument("--responses", required=True, help="CSV, XLSX or SAV export")
+    p.add_argument("--questionnaire", required=required)
+    p.add_argument("--responses", required=required, help="CSV, XLSX or SAV export")
     p.add_argument("--mapping", metavar="MAPPING.yaml", help="explicit column and label mapping")
     p.add_argument("--rules", metavar="RULES.yaml",
                    help="quality rules (default: the rules shipped with surveykit; partial files override it)")
@@ -362,6 +384,7 @@ def _quality_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--unit-column", default="district", help="name of the unit column (default: district)")
     p.add_argument("--id-column", default="respondent_id",
                    help="name of the respondent id column (default: respondent_id)")
+
 
 def _add_demo(sub) -> None:
     d = sub.add_parser("demo", help="generate demo data and render every report")
@@ -383,7 +406,10 @@ def _add_init(sub) -> None:
 
 def _add_validate(sub) -> None:
     v = sub.add_parser("validate", help="check a response file: summary, row-level log; exit 1 if rows are excluded")
-    _quality_options(v)
+    _quality_options(v, required=False)
+    v.add_argument("--study", help="study file: check a year's responses as `surveykit report` reads them (its "
+                                   "questionnaire for the year, rules, mapping, aliases, columns and units)")
+    v.add_argument("--year", type=int, help="with --study: the year whose responses are checked")
     v.add_argument("--log", metavar="LOG.csv", help="write the row-level log (CSV, or .xlsx)")
     v.set_defaults(fn=cmd_validate)
 

@@ -194,3 +194,23 @@ def test_a_typo_in_unit_column_names_the_study_key(study, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1, err
     assert "key 'design.strata'" in err and "the file's column 'area' is read as 'aera' (unit_column)" in err, err
+
+
+def test_validate_reads_a_study_as_report_does(study, tmp_path, capsys):
+    """`surveykit validate --study S --year Y` checks a year's responses with the study's own questionnaire, columns
+    and unit list: the same rows as the report keeps; a unit missing from the list stops it as it stops the report."""
+    code = main(["validate", "--study", str(study["base"] / "study.yaml"), "--year", "2026"])
+    out = capsys.readouterr().out
+    kept = pd.read_csv(study["base"] / "r2026.csv")
+    assert code == 0 and re.search(rf"rows read\s+{len(kept):,}", out), out
+    text = (study["base"] / "study.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"  - \{id: linjiang.*\n", "", text)
+    for name in ("questionnaire.yaml", "r2025.csv", "r2026.csv"):
+        text = text.replace(name, str(study["base"] / name))
+    (tmp_path / "study.yaml").write_text(text, encoding="utf-8")
+    code = main(["validate", "--study", str(tmp_path / "study.yaml"), "--year", "2026"])
+    err = capsys.readouterr().err
+    assert code == 2 and "unit '临江市' is not one of the study's units" in err and err.count("\n") == 1, err
+    code = main(["validate", "--study", str(tmp_path / "study.yaml"), "--year", "2026", "--rules", "x.yaml"])
+    err = capsys.readouterr().err
+    assert code == 2 and "leave out --rules" in err, err
