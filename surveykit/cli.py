@@ -328,18 +328,23 @@ def cmd_cases_compile(args) -> int:
 
 def cmd_instrument(args) -> int:
     unit_column, id_column = args.unit_column, args.id_column
+    setting: dict = {}
     if args.study:
         study = load_study(args.study)
         declared = study.declared_units()
         q = load_questionnaire(study.questionnaire_path)
-        units = () if args.no_units or declared is None else tuple(u.zh for u in declared)
+        units = () if args.no_units or declared is None else tuple(declared)   # zh and en names
         unit_column, id_column = study.unit_column, study.quality.id_column
+        # the study's words for its units when it declares them (the default 单位 reads as "workplace")
+        setting = dict(unit_kind=study.unit_kind if "unit_kind" in study.model_fields_set else None,
+                       comparisons=study.comparisons)
     elif args.questionnaire:
         q = load_questionnaire(args.questionnaire)
         units = () if args.no_units or not args.aliases else load_aliases(args.aliases).canonical
     else:
         raise InputError("name the questionnaire (--questionnaire Q) or the study (--study S)")
-    written = write_instrument(q, Path(args.out), unit_column=unit_column, id_column=id_column, units=units)
+    written = write_instrument(q, Path(args.out), unit_column=unit_column, id_column=id_column, units=units,
+                               **setting)
     for path in written.values():
         print(f"wrote {path}", file=sys.stderr)
     return 0
@@ -361,9 +366,9 @@ def cmd_plan(args) -> int:
         write_plan(params, args.parameters)
     st = plan.settings
     cost = "" if st["cost"] != st["cost"] else f", cost {st['cost']:,.0f}"
-    print(f"wrote the plan to {args.out}: {st['interviews']:,} interviews in {st['first_stage_units']:,} first-stage "
-          f"units{cost}; widest unit half-width ±{st['max_unit_half_width']:.2f}, region ±{st['region_half_width']:.2f}",
-          file=sys.stderr)
+    clusters = f" in {st['first_stage_units']:,} first-stage units" if st["clustered"] else ""
+    print(f"wrote the plan to {args.out}: {st['interviews']:,} interviews{clusters}{cost}; widest unit half-width "
+          f"±{st['max_unit_half_width']:.2f}, region ±{st['region_half_width']:.2f}", file=sys.stderr)
     for note in plan.notes:
         print(f"note: {note}", file=sys.stderr)
     return 0
@@ -426,7 +431,8 @@ def _add_instrument(sub) -> None:
     i = sub.add_parser("instrument", help="the questionnaire for fieldwork: printable HTML (zh, en), codebook, "
                                           "blank response template (CSV, XLSX) and XLSForm (ODK/KoboToolbox)")
     i.add_argument("--questionnaire", help="questionnaire YAML")
-    i.add_argument("--study", help="study file: its questionnaire, units, unit and id columns")
+    i.add_argument("--study", help="study file: its questionnaire, units (zh and en names) and their wording, unit "
+                                   "and id columns, and the columns of its declared comparisons")
     i.add_argument("--out", required=True, metavar="DIR", help="folder for the six files (created if missing)")
     i.add_argument("--unit-column", default="district", help="name of the unit column (default: district)")
     i.add_argument("--id-column", default="respondent_id",

@@ -116,7 +116,15 @@ def plan_parameters(res, q, design, unit_column: str, source=None) -> pd.DataFra
     out["variance_observed"] = out["se"] ** 2 * out["n"]
     at_obs = design_factor(out, out["n"].to_numpy(float), out["first_stage_units"].to_numpy(float))
     out["variance_model"] = out["element_variance"] * at_obs
-    return out[PARAMETER_COLUMNS].reset_index(drop=True)
+    return _in_study_order(out[PARAMETER_COLUMNS], [u["id"] for u in res.setting.get("units", [])])
+
+
+def _in_study_order(rows: pd.DataFrame, order) -> pd.DataFrame:
+    """``rows`` with their units in ``order`` (the study's units, as its units list gives them), units it does not
+    list after them, the region last; rows of one unit keep their order."""
+    rank = {u: k for k, u in enumerate(order)}
+    key = [len(rank) + 1 if u == REGION else rank.get(u, len(rank)) for u in rows["unit"].astype(str)]
+    return rows.iloc[np.argsort(np.asarray(key), kind="stable")].reset_index(drop=True)
 
 
 def _store_rows(res) -> pd.DataFrame:
@@ -307,7 +315,8 @@ class SamplePlan:
     """A sampling plan: ``table`` (columns :data:`PLAN_COLUMNS`: per unit its index row, group ``all``, then one
     row per group; the region last, unit ``all``), ``units`` (per unit: allocation share, valid respondents,
     interviews, first-stage units, cluster size, element variance, design factor, half-width, cost), ``settings``
-    (the targets and choices, totals) and ``notes``."""
+    (the targets and choices, totals, and ``clustered``: whether the design samples first-stage units -- False
+    when its only stage is the respondents) and ``notes``."""
 
     table: pd.DataFrame
     units: pd.DataFrame
@@ -510,7 +519,8 @@ def _floors(units: pd.DataFrame, groups: pd.DataFrame, opts: dict) -> np.ndarray
                                                  [units.loc[r.unit, "cap_valid"]])[0])
             raise InputError(f"group '{r.group}' in unit '{r.unit}' cannot reach ±{opts['group_half_width']:g} "
                              f"even interviewing the unit's whole population ({int(units.loc[r.unit, 'cap'])}); "
-                             f"the best achievable half-width there is ±{best:.2f}", key="group_half_width")
+                             f"the best achievable half-width there is ±{_above(best, opts['group_half_width'])}",
+                             key="group_half_width")
         floor = np.maximum(floor, _per_unit(units, groups, need))
     return floor
 
@@ -567,7 +577,17 @@ def _infeasible_message(units, shares, floors, opts, budget, planned, best) -> s
                f"population ({int(units.loc[u, 'cap']):,})")
     else:
         why = f"{target} costs {planned['cost'].sum():,.0f}, more than the budget {budget:,.0f}"
-    return f"{why} ({how}); the best achievable half-width is ±{best_hw:.2f}"
+    return f"{why} ({how}); the best achievable half-width is ±{_above(best_hw, opts['half_width'])}"
+
+
+def _above(best: float, target: float | None) -> str:
+    """``best`` with two decimals, or as many more (up to 8) as it takes to show it above ``target`` (shown with
+    ``:g``): "cannot reach ±0.02; the best is ±0.0213", never "±0.02; the best is ±0.02"."""
+    for decimals in range(2, 9):
+        text = f"{best:.{decimals}f}"
+        if target is None or float(text) > float(f"{target:g}"):
+            return text
+    return text
 
 
 def _allocation_words(opts: dict) -> str:
@@ -581,7 +601,7 @@ def _unreachable(units: pd.DataFrame, need: np.ndarray, opts: dict) -> str:
     best = Z95 * math.sqrt(_row_variance(row, units, [max(units.loc[u, "cap_valid"], 2.0)])[0])
     return (f"unit '{u}' cannot reach ±{opts['half_width']:g} even interviewing its whole population "
             f"({int(units.loc[u, 'cap']):,}, valid rate {opts['valid_rate']:g}); the best achievable half-width "
-            f"there is ±{best:.2f}")
+            f"there is ±{_above(best, opts['half_width'])}")
 
 
 def _assemble(units, groups, region, shares, planned, opts) -> SamplePlan:
@@ -608,7 +628,7 @@ def _assemble(units, groups, region, shares, planned, opts) -> SamplePlan:
     detail["cost"] = np.where(units["c_given"], detail["cost"], np.nan)
     settings = {**opts, "interviews": int(planned.interviews.sum()), "first_stage_units":
                 int(planned.first_stage_units.sum()), "cost": total_cost, "region_half_width": region_hw,
-                "max_unit_half_width": float(np.max(hw))}
+                "max_unit_half_width": float(np.max(hw)), "clustered": bool(np.any(units["stages"] > 0))}
     return SamplePlan(table=table, units=detail.reset_index(drop=True)[
         ["unit", "share", "n_valid", "interviews", "first_stage_units", "cluster_size", "element_variance", "icc",
          "half_width", "cost"]], settings=settings, notes=_notes(units, groups))

@@ -63,6 +63,9 @@ from .zones import (evaluation_table, key_task_completion, load_key_tasks, load_
 ANALYSIS = {"ranks": {"method": "simulation", "draws": 4000, "seed": 20251123, "level": 0.90},
             "comparisons": {"adjust": "holm", "family": "per unit", "alpha": 0.05}}
 PROTECTION_RUNS, PROTECTION_SOBOL_N, PROTECTION_SEED = 1000, 256, 20251123
+#: The kept plan's format, part of its key: a change recomputes plans kept before it (2: units in the study's order,
+#: ``clustered`` in its settings).
+PLAN_FORMAT = 2
 
 
 # --- the whole study ------------------------------------------------------------------------------------------
@@ -728,7 +731,8 @@ def _ensure_plan(study: Study, year: int) -> None:
         write_plan(study.results_dir, year, None, None)
         return
     blob = {"store": read_manifest(study.results_dir, year)["key"], "plan": spec.model_dump(mode="json"),
-            "costs": sha256(study.path(spec.costs)) if spec.costs else None}
+            "costs": sha256(study.path(spec.costs)) if spec.costs else None,
+            "format": PLAN_FORMAT}
     key = hashlib.sha256(json.dumps(blob, sort_keys=True).encode("utf-8")).hexdigest()
     old = load_plan(study.results_dir, year)
     if old is not None and old[1].get("key") == key:

@@ -14,12 +14,15 @@ import zipfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
 
 from surveykit.cli import main
 from surveykit.instrument import neutralise
+from surveykit.quality import prepare
+from surveykit.spec import load_questionnaire
 from tests.conftest import demo_aliases_path
 from tests.instrument_support import (SHIPPED, asked_of, expected_scores, group_ids, make_responses, raw,
                                       raw_items)
@@ -389,3 +392,130 @@ def test_answers_exported_under_the_xlsform_names_validate(made, tmp_path, capsy
     path = tmp_path / "odk_export.csv"
     export.to_csv(path, index=False)
     _assert_scores(_validate_and_score(path, capsys, tmp_path), data)
+
+
+# --- with a study: its units' names in each language, its wording, its comparisons' columns ----------------------
+STUDY_UNITS = [("qingshan", "青山县", "Qingshan County"), ("baishui", "白水县", ""), ("linjiang", "临江市", "Linjiang City")]
+STUDY = """\
+region: {zh: 江南省, en: Jiangnan Province}
+%(kind)s
+units: units.csv
+questionnaire: q.yaml
+unit_column: county
+quality: {id_column: rid}
+years: {2026: {responses: r2026.csv}}
+comparisons:
+  - id: size
+    group: a
+    column: size
+    a: {levels: [micro, small], label: {zh: 小微企业, en: Small firms}}
+    b: {levels: [large], label: {zh: 大型企业, en: Large firms}}
+    title: {zh: 按企业规模, en: Firms by size}
+"""
+
+
+def _write_study(d: Path, kind: str = "unit_kind: {zh: 县, en: county}") -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "q.yaml").write_text(OVERRIDE, encoding="utf-8")
+    (d / "units.csv").write_text("id,zh,en\n" + "".join(f"{i},{zh},{en}\n" for i, zh, en in STUDY_UNITS),
+                                 encoding="utf-8")
+    (d / "study.yaml").write_text(STUDY % {"kind": kind}, encoding="utf-8")
+    return d / "study.yaml"
+
+
+@pytest.fixture(scope="module")
+def with_study(tmp_path_factory):
+    d = tmp_path_factory.mktemp("study_instrument")
+    assert main(["instrument", "--study", str(_write_study(d)), "--out", str(d / "out")]) == 0
+    return d / "out"
+
+
+def test_study_units_are_offered_by_their_name_in_each_language(with_study):
+    """The English questionnaire and the XLSForm's English labels name the units in English (the Chinese name where
+    a unit has none), the Chinese ones in Chinese; the data code stays the Chinese name."""
+    en_names = [en or zh for _, zh, en in STUDY_UNITS]
+    zh_names = [zh for _, zh, _ in STUDY_UNITS]
+    choices = _sheet(with_study / "xlsform.xlsx", "choices")
+    units = [dict(zip(choices[0], r)) for r in choices[1:] if r[0] == "units"]
+    assert [u["name"] for u in units] == zh_names
+    assert [u["label::Chinese (zh)"] for u in units] == zh_names
+    assert [u["label::English (en)"] for u in units] == en_names
+    en = (with_study / "questionnaire_en.html").read_text(encoding="utf-8")
+    zh = (with_study / "questionnaire_zh.html").read_text(encoding="utf-8")
+    assert all(f"□ {name}" in en for name in en_names) and "□ 青山县" not in en and "□ 临江市" not in en
+    assert all(f"□ {name}" in zh for name in zh_names) and "Qingshan County" not in zh
+    codes = [r for r in _sheet(with_study / "codebook.xlsx", "codes")[1:] if r[0] == "county"]
+    assert [(r[1], r[2], r[3]) for r in codes] == list(zip(zh_names, zh_names, en_names))
+
+
+def test_study_unit_question_in_the_study_words(with_study, tmp_path):
+    survey = _sheet(with_study / "xlsform.xlsx", "survey")
+    county = next(r for r in survey if r[1] == "county")
+    assert county[2:4] == ["您所在的县", "The county you are in"]
+    book = {r[0]: r for r in _sheet(with_study / "codebook.xlsx", "codebook")}
+    assert book["county"][2:4] == ["您所在的县", "The county you are in"]
+    assert "您所在的县" in (with_study / "questionnaire_zh.html").read_text(encoding="utf-8")
+    assert "The county you are in" in (with_study / "questionnaire_en.html").read_text(encoding="utf-8")
+    # a study that does not name its units (default 单位 / unit), and no study: the generic wording
+    generic = ["您所在的地区（评估单位）", "The area (unit evaluated) you are in"]
+    assert main(["instrument", "--study", str(_write_study(tmp_path / "s", kind="")), "--out",
+                 str(tmp_path / "o1")]) == 0
+    assert main(["instrument", "--questionnaire", str(tmp_path / "s" / "q.yaml"), "--out", str(tmp_path / "o2")]) == 0
+    for out, name in ((tmp_path / "o1", "county"), (tmp_path / "o2", "district")):
+        assert next(r for r in _sheet(out / "xlsform.xlsx", "survey") if r[1] == name)[2:4] == generic
+
+
+def test_study_comparison_columns_are_asked(with_study):
+    """The comparison's column is in the template, the codebook and the XLSForm (choices both sides' levels,
+    labelled by their side, relevant to the comparison's group only)."""
+    with open(with_study / "template.csv", encoding="utf-8-sig") as f:
+        assert f.read().strip() == "rid,who,county,size,x1,x2,x3"
+    assert _sheet(with_study / "template.xlsx", "responses") == [["rid", "who", "county", "size", "x1", "x2", "x3"]]
+    book = {r[0]: dict(zip(_sheet(with_study / "codebook.xlsx", "codebook")[0], r))
+            for r in _sheet(with_study / "codebook.xlsx", "codebook")[1:]}
+    assert book["size"]["role"] == "subgroup" and book["size"]["groups"] == "a"
+    assert (book["size"]["question_zh"], book["size"]["question_en"]) == ("按企业规模", "Firms by size")
+    codes = [r for r in _sheet(with_study / "codebook.xlsx", "codes")[1:] if r[0] == "size"]
+    assert [r[1] for r in codes] == ["micro", "small", "large"]
+    assert [r[2] for r in codes] == ["小微企业（micro）", "小微企业（small）", "大型企业"]
+    assert [r[3] for r in codes] == ["Small firms (micro)", "Small firms (small)", "Large firms"]
+
+    from pyxform.xls2xform import convert
+    root = ET.fromstring(convert(str(with_study / "xlsform.xlsx"), validate=False).xform)
+    binds = _binds(root)
+    assert binds["/data/size"]["relevant"].split() == ["/data/who", "=", "'a'"]
+    assert "required" not in binds["/data/size"]   # a firm of another size may leave it blank
+    lists = {i.get("id"): [el.findtext(f"{XF}name") for el in i.iter(f"{XF}item")]
+             for i in root.iter(f"{XF}instance") if i.get("id")}
+    assert lists["subgroup_size"] == ["micro", "small", "large"]
+    body = next(root.iter("{http://www.w3.org/1999/xhtml}body"))
+    assert [el.get("ref") for el in body][:3] == ["/data/who", "/data/county", "/data/size"]
+
+
+def test_study_template_filled_in_validates(with_study, tmp_path, capsys):
+    """The round trip with a study's instrument: responses in the template's layout (subgroup column included)
+    validate with the study's unit and id columns, and score as contract 2 says."""
+    doc = raw(with_study.parent / "q.yaml")
+    with open(with_study / "template.csv", encoding="utf-8-sig", newline="") as f:
+        columns = next(csv.reader(f))
+    items = [c for c in columns if c not in ("rid", "who", "county", "size")]
+    rng = np.random.default_rng(3)
+    rows = []
+    for k in range(60):
+        g = "ab"[k % 2]
+        row = {"rid": f"R{k:03d}", "who": g, "county": STUDY_UNITS[k % 3][1],
+               "size": ["micro", "small", "large"][k % 3] if g == "a" else None}
+        row.update({c: int(rng.integers(1, 6)) if c != "x2" else int(rng.integers(0, 11)) for c in items})
+        row["x3"] = row["x3"] if g == "b" else None
+        rows.append(row)
+    data = pd.DataFrame(rows, columns=columns)
+    path = tmp_path / "filled.csv"
+    data.to_csv(path, index=False, encoding="utf-8-sig")
+    capsys.readouterr()
+    assert main(["validate", "--questionnaire", str(with_study.parent / "q.yaml"), "--responses", str(path),
+                 "--unit-column", "county", "--id-column", "rid"]) == 0
+    summary = capsys.readouterr().out
+    assert re.search(r"rows excluded\s+0", summary) and re.search(r"rows flagged\s+0", summary), summary
+    kept = prepare(load_questionnaire(with_study.parent / "q.yaml"), path, unit_column="county", id_column="rid").data
+    assert kept["size"].fillna("").tolist() == data["size"].fillna("").tolist()   # it reaches the analysis
+    assert kept[doc["groups"]["column"]].tolist() == data["who"].tolist()

@@ -452,3 +452,57 @@ def test_plan_key_is_checked(tmp_path):
         (tmp_path / "s.yaml").write_text(STUDY + f"plan: {plan}\n", encoding="utf-8")
         with pytest.raises(InputError, match=re.escape(message)):
             load_study(tmp_path / "s.yaml")
+
+
+# --- user-test defects: rounding in the refusal, single-stage wording, the study's unit order ----------------------
+def test_the_best_half_width_is_shown_above_the_target():
+    """Two decimals would print the target twice ("cannot reach ±1.75 ... the best achievable is ±1.75")."""
+    best = Z * math.sqrt(400 / 500)                 # 1.7530 persons' variance 400, whole population 500
+    with pytest.raises(InputError) as err:
+        sp.plan_sample(params([("a", 400.0, 500.0)]), half_width=1.75)
+    shown = re.search(r"cannot reach ±([0-9.]+) .* half-width there is ±([0-9.]+)$", str(err.value))
+    assert shown.groups() == ("1.75", f"{best:.3f}") and float(shown.group(2)) > 1.75
+    group_best = Z * math.sqrt(401 / 250)           # 2.4823: half the unit's 500 persons, variance 401
+    with pytest.raises(InputError) as err:
+        sp.plan_sample(params([("a", 100.0, 500.0)], groups=[("a", "g", 401.0, 500.0, 0.5)]), half_width=5.0,
+                       group_half_width=2.48)
+    shown = re.search(r"cannot reach ±([0-9.]+) .* half-width there is ±([0-9.]+)$", str(err.value))
+    assert shown.groups() == ("2.48", f"{group_best:.3f}")
+
+
+def test_plan_follows_the_study_unit_order(study, tmp_path):
+    """plan.csv and the parameters list the units as the study's units file does (east, west, north), not
+    alphabetically; the region last."""
+    par = sk.plan_parameters(study / "study.yaml", 2026)
+    assert list(dict.fromkeys(par.unit)) == ["east", "west", "north", "all"]
+    assert main(["plan", "--study", str(study / "study.yaml"), "--year", "2026", "--half-width", "4",
+                 "--out", str(tmp_path / "p.csv")]) == 0
+    t = pd.read_csv(tmp_path / "p.csv", encoding="utf-8-sig")
+    assert t.loc[t.group == "all", "unit"].tolist() == ["east", "west", "north", "all"]
+    assert list(dict.fromkeys(t.unit)) == ["east", "west", "north", "all"]   # each unit's groups under it
+
+
+def test_single_stage_plan_speaks_of_no_clusters(study):
+    """Without clusters (the respondents are the only stage) the overview's plan names no first-stage units and no
+    intra-cluster correlation, in either language; with clusters it does."""
+    from surveykit.report.city import CityReport
+
+    single = sp.plan_sample(params([("east", 400.0, 10000.0), ("west", 100.0, 41000.0),
+                                    ("north", 225.0, 50000.0)]), half_width=2.0, allocation="neyman")
+    clustered = sp.plan_sample(sk.plan_parameters(study / "study.yaml", 2026), half_width=4.0)
+    assert single.settings["clustered"] is False and clustered.settings["clustered"] is True
+    words = {"zh": ("一级抽样单元", "群内相关"), "en": ("first-stage", "intra-cluster")}
+    for lang in ("zh", "en"):
+        v = CityReport(study / "results", 2026, lang)
+        v._plan = (clustered.table, clustered.settings)
+        assert all(w in v.plan_lead().lower() for w in words[lang])
+        assert any(words[lang][0] in c.lower() for c in v.plan_table().columns)
+        for budget in (None, 123456.0):
+            v._plan = (single.table, {**single.settings, **({"half_width": None, "budget": budget} if budget else {})})
+            lead = v.plan_lead()
+            assert not any(w in lead.lower() for w in words[lang]), lead
+            assert f"{single.settings['interviews']:,}" in lead and "{" not in lead
+            assert ("123,456" in lead) is bool(budget)
+        table = v.plan_table()
+        assert not any(w in c.lower() for w in words[lang] for c in table.columns)
+        assert table.iloc[-1, 1] == f"{single.settings['interviews']:,}" and len(table.columns) == 3  # unit, n, ±

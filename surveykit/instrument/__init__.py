@@ -9,7 +9,8 @@
     missing codes, groups, reverse flag, weight), sheet ``codes`` (every allowed value with its labels), sheet
     ``about``; text that a spreadsheet would run as a formula is neutralised (:func:`neutralise`);
 ``template.csv``, ``template.xlsx``
-    the blank response file: ``respondent_id``, the group column, the unit column, one column per item, which
+    the blank response file: ``respondent_id``, the group column, the unit column, a column per subgroup the study
+    compares (``comparisons=``), one column per item, which
     ``surveykit validate`` reads without a mapping file; the workbook has drop-down lists of the allowed codes
     (sheet ``codes``);
 ``xlsform.xlsx``
@@ -25,7 +26,7 @@ Example
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import pandas as pd
 
@@ -34,7 +35,7 @@ from ..errors import InputError
 from ..io.atomic import write_atomic
 from ..spec.questionnaire import Questionnaire
 from .html import questionnaire_html
-from .layout import Layout, code_list, codebook, layout, routing
+from .layout import Layout, code_list, codebook, comparison_questions, layout, routing
 from .sheets import neutralise, write_csv, write_xlsx
 from .xlsform import xlsform_sheets
 
@@ -69,11 +70,11 @@ def _dropdowns(codes: pd.DataFrame, lay: Layout):
     return setup
 
 
-def write_template(q: Questionnaire, out: str | Path, lay: Layout, units: Sequence[str] = ()) -> dict[str, Path]:
+def write_template(q: Questionnaire, out: str | Path, lay: Layout) -> dict[str, Path]:
     """The blank response file, ``template.csv`` and ``template.xlsx`` (with drop-down lists), in folder ``out``."""
     out = Path(out)
     blank = pd.DataFrame(columns=lay.columns)
-    codes = code_list(q, lay, units)
+    codes = code_list(q, lay)
     csv = write_csv(out / "template.csv", blank)
     xlsx = write_xlsx(out / "template.xlsx", {"responses": blank, "codes": codes}, safe=False,
                       setup=_dropdowns(codes, lay))
@@ -81,30 +82,34 @@ def write_template(q: Questionnaire, out: str | Path, lay: Layout, units: Sequen
 
 
 def write_instrument(q: Questionnaire, out: str | Path, *, unit_column: str = "district",
-                     id_column: str = "respondent_id", units: Sequence[str] = ()) -> dict[str, Path]:
+                     id_column: str = "respondent_id", units: Iterable = (), unit_kind=None,
+                     comparisons: Sequence = ()) -> dict[str, Path]:
     """Write the six instrument files (:data:`FILES`) into the folder ``out`` (created if missing).
 
     ``unit_column``, ``id_column``: the names of those columns in the response data (as ``surveykit validate``).
-    ``units``: the unit names offered as answers (drop-down lists, XLSForm choices); empty: a free-text answer.
+    ``units``: the units offered as answers (drop-down lists, XLSForm choices): names, or the study's units
+    (:class:`~surveykit.units.Unit`: the Chinese name is the code, each language shows its own name); empty: a
+    free-text answer. ``unit_kind``: the study's words for its units (``{zh, en}``), which word the unit question
+    (default: a generic wording). ``comparisons``: the study's declared subgroup comparisons, whose columns are
+    asked too (:func:`~surveykit.instrument.layout.comparison_questions`).
     Raises :class:`~surveykit.errors.InputError` for names that cannot be columns or form fields.
     Returns file name -> path.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError("not a folder", file=out)
-    units = [str(u) for u in units]
-    lay = layout(q, unit_column=unit_column, id_column=id_column, units=units)
-    form = xlsform_sheets(q, lay, units)  # checks names before anything is written
+    lay = layout(q, unit_column=unit_column, id_column=id_column, units=units, unit_kind=unit_kind,
+                 questions=comparison_questions(comparisons))
+    form = xlsform_sheets(q, lay)  # checks names before anything is written
     out.mkdir(parents=True, exist_ok=True)
-    written = {f"questionnaire_{lang}.html": write_atomic(out / f"questionnaire_{lang}.html",
-                                                          questionnaire_html(q, lang, units=units))
-               for lang in ("zh", "en")}
+    written = {f"questionnaire_{lang}.html": write_atomic(out / f"questionnaire_{lang}.html", questionnaire_html(
+        q, lang, units=lay.units, unit_question=lay.unit_question, questions=lay.questions)) for lang in ("zh", "en")}
     written["codebook.xlsx"] = write_xlsx(out / "codebook.xlsx", {
-        "codebook": codebook(q, lay, units), "codes": code_list(q, lay, units), "about": _about(q, lay)})
-    written.update(write_template(q, out, lay, units))
+        "codebook": codebook(q, lay), "codes": code_list(q, lay), "about": _about(q, lay)})
+    written.update(write_template(q, out, lay))
     written["xlsform.xlsx"] = write_xlsx(out / "xlsform.xlsx", form, safe=False)
     return {name: written[name] for name in FILES}
 
 
-__all__ = ["FILES", "codebook", "code_list", "layout", "neutralise", "questionnaire_html", "routing",
-           "write_instrument", "write_template", "xlsform_sheets"]
+__all__ = ["FILES", "codebook", "code_list", "comparison_questions", "layout", "neutralise", "questionnaire_html",
+           "routing", "write_instrument", "write_template", "xlsform_sheets"]

@@ -7,8 +7,9 @@ file (title, intro, labels, item texts, group and unit names) is escaped here, w
 
 Contents: the intro (``intro`` of the questionnaire), how to answer (the scale, its labels and the don't-know /
 missing codes, marked as not scored), the routing (which group answers how many items and which it skips), the
-respondent questions (group first, then unit), and the items grouped by indicator, each with the groups it is
-asked of when not every group answers it.
+respondent questions (group first, then unit in the study's words for its units, each unit by its name in the
+page's language, then the subgroups the study compares), and the items grouped by indicator, each with the groups
+it is asked of when not every group answers it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from html import escape
 from typing import Sequence
 
 from ..report.html import notebook_to_html
-from ..spec.questionnaire import Item, Node, Questionnaire
-from .layout import GROUP_QUESTION, ID_QUESTION, UNIT_QUESTION, code_label, codes, restricted, routing
+from ..spec.questionnaire import Item, Label, Node, Questionnaire
+from .layout import (GROUP_QUESTION, ID_QUESTION, UNIT_QUESTION, Question, code_label, codes, restricted, routing,
+                     unit_choices)
 
 BOX = "□"
 _T = {
@@ -77,17 +79,29 @@ def _routing(q: Questionnaire, lang: str) -> str:
             + _table([t["group"], t["group_code"], t["answered"], t["skipped"]], rows))
 
 
-def _options(pairs: Sequence[tuple[str, str]]) -> str:
-    return "　".join(f"{BOX} {e(label)}" + (f" ({e(code)})" if code != label else "") for code, label in pairs)
+def _options(pairs: Sequence[tuple[str | None, str]]) -> str:
+    """Answer boxes: each label, with its code in brackets when the code is given and differs from the label."""
+    return "　".join(f"{BOX} {e(label)}" + (f" ({e(code)})" if code is not None and code != label else "")
+                    for code, label in pairs)
 
 
-def _about(q: Questionnaire, lang: str, units: Sequence[str]) -> str:
+def _subgroup(q: Questionnaire, x: Question, lang: str) -> str:
+    """A subgroup question: its wording, a box per level (the level's code unless its label shows it), and the
+    groups it is asked of when not every group."""
+    only = (f"<br><span class=\"sk-muted\">{_T[lang]['only']}{e(_groups_text(q, x.groups, lang))}</span>"
+            if x.groups else "")
+    boxes = _options([(None if c.code in c.get(lang) else c.code, c.get(lang)) for c in x.choices])
+    return f"{e(x.text.get(lang))}<br>{boxes}{only}"
+
+
+def _about(q: Questionnaire, lang: str, units, unit_question: Label, questions: Sequence[Question]) -> str:
     t = _T[lang]
-    unit_answer = _options([(u, u) for u in units]) if units else t["blank"]
+    unit_answer = _options([(None, u.get(lang)) for u in unit_choices(units)]) if units else t["blank"]
     rows = [["A1", f"{e(GROUP_QUESTION.get(lang))}<br>"
                    + _options([(g.id, g.label.get(lang)) for g in q.groups.levels])],
-            ["A2", f"{e(UNIT_QUESTION.get(lang))}<br>{unit_answer}"],
-            ["A3", f"{e(ID_QUESTION.get(lang))} {t['blank']}"]]
+            ["A2", f"{e(unit_question.get(lang))}<br>{unit_answer}"]]
+    rows += [[f"A{k}", _subgroup(q, x, lang)] for k, x in enumerate(questions, 3)]
+    rows.append([f"A{len(rows) + 1}", f"{e(ID_QUESTION.get(lang))} {t['blank']}"])
     return f"<h2>{t['about']}</h2>" + _table([t["number"], t["question"]], rows)
 
 
@@ -133,16 +147,20 @@ def _node(q: Questionnaire, node: Node, lang: str, depth: int, number: str) -> s
     return out
 
 
-def questionnaire_html(q: Questionnaire, lang: str = "zh", *, units: Sequence[str] = ()) -> str:
+def questionnaire_html(q: Questionnaire, lang: str = "zh", *, units=(), unit_question: Label = UNIT_QUESTION,
+                       questions: Sequence[Question] = ()) -> str:
     """The printable questionnaire in ``lang`` (``zh`` or ``en``) as one self-contained HTML document.
 
-    ``units``: the unit names offered as answers to the unit question (else a line to write on).
+    ``units``: the units offered as answers to the unit question (else a line to write on): names, or units with
+    ``zh`` and ``en`` names (:func:`~surveykit.instrument.layout.unit_choices`), shown in ``lang``;
+    ``unit_question``: its wording (:func:`~surveykit.instrument.layout.unit_question`); ``questions``: the subgroup
+    questions (:func:`~surveykit.instrument.layout.comparison_questions`), asked after the unit.
     Raises :class:`surveykit.report.html.ReportError` if the result would hold a script or an outside reference.
     """
     import nbformat
 
     t = _T[lang]
-    parts = [_intro(q, lang), _how(q, lang), _routing(q, lang), _about(q, lang, units)]
+    parts = [_intro(q, lang), _how(q, lang), _routing(q, lang), _about(q, lang, units, unit_question, questions)]
     parts += [_node(q, top, lang, 0, str(k)) for k, top in enumerate(q.indicators, 1)]
     cells = [nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("display_data", data={"text/html": p})])
              for p in parts if p]

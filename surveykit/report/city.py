@@ -192,9 +192,13 @@ class CityReport(StoreView):
             self._plan = load_plan(self.results, self.year)
         return self._plan
 
+    def _plan_clustered(self) -> bool:
+        """Whether the plan's design samples first-stage units (a plan kept before this was recorded: yes)."""
+        return bool(self.plan[1].get("clustered", True))
+
     def plan_table(self) -> pd.DataFrame:
-        """Per unit (in the study's order) the interviews, first-stage units, expected 95% half-width of the index,
-        each group's expected interviews and, with costs, the cost; the region last."""
+        """Per unit (in the study's order) the interviews, first-stage units (a design with clusters only), expected
+        95% half-width of the index, each group's expected interviews and, with costs, the cost; the region last."""
         p, (t, settings) = self.p, self.plan
         listed = list(t.loc[(t.group == "all") & (t.unit != REGION), "unit"])
         groups = [g for g in dict.fromkeys(t.group) if g != "all"]
@@ -202,9 +206,10 @@ class CityReport(StoreView):
         rows = []
         for u in [*self._order(listed), REGION]:
             r = t[(t.unit == u) & (t.group == "all")].iloc[0]
-            row = {p.t("col.unit"): self.unit_name(u), p.t("plan.col.n"): f"{int(r.n):,}",
-                   p.t("plan.col.first_stage"): f"{int(r.first_stage_units):,}",
-                   p.t("plan.col.half_width"): f"±{r.half_width:.2f}"}
+            row = {p.t("col.unit"): self.unit_name(u), p.t("plan.col.n"): f"{int(r.n):,}"}
+            if self._plan_clustered():
+                row[p.t("plan.col.first_stage")] = f"{int(r.first_stage_units):,}"
+            row[p.t("plan.col.half_width")] = f"±{r.half_width:.2f}"
             for g in groups:
                 x = t[(t.group == g) & ((t.unit == u) | (u == REGION))]
                 row[p.t("plan.col.group_n", group=self.group_label(g))] = f"{int(x.n.sum()):,}" if len(x) else "–"
@@ -214,14 +219,16 @@ class CityReport(StoreView):
         return pd.DataFrame(rows)
 
     def plan_lead(self) -> str:
-        """The sentence (Markdown) above the plan's table: the target, allocation, valid rate and totals."""
+        """The sentence (Markdown) above the plan's table: the target, allocation, valid rate and totals; the
+        first-stage units and the intra-cluster correlation only for a design with clusters."""
         p, settings = self.p, self.plan[1]
         how = p.t(f"plan.allocation.{settings['allocation']}", q=f"{settings['power_q']:g}")
         values = dict(allocation=how, rate=f"{100 * settings['valid_rate']:.0f}%", n=f"{settings['interviews']:,}",
                       k=f"{settings['first_stage_units']:,}", region_hw=f"{settings['region_half_width']:.2f}",
                       worst=f"{settings['max_unit_half_width']:.2f}")
+        single = "" if self._plan_clustered() else ".single"
         if settings.get("half_width") is not None:
-            text = p.md("plan.lead", half_width=f"{settings['half_width']:g}", **values)
+            text = p.md(f"plan.lead{single}", half_width=f"{settings['half_width']:g}", **values)
         else:
-            text = p.md("plan.lead.budget", budget=f"{settings['budget']:,.0f}", **values)
-        return text + " " + p.md("plan.method")
+            text = p.md(f"plan.lead.budget{single}", budget=f"{settings['budget']:,.0f}", **values)
+        return text + " " + p.md(f"plan.method{single}")

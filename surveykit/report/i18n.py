@@ -389,6 +389,28 @@ TEXT: dict[str, dict[str, str]] = {
               "first-stage units; the widest expected 95% half-width of a {kind}'s satisfaction index is ±{worst}, that "
               "of the index of {whole} ±{region_hw}.",
     },
+    # ... the same without clusters (a single-stage design: the respondents are the only sampling units)
+    "plan.lead.single": {
+        "zh": "按{allocation}，使各{kind}满意度指数的 95% 置信区间半宽不超过 ±{half_width} 分（预计有效率 {rate}）：共需访问 "
+              "{n} 人次；各{kind}预期半宽最大为 ±{worst} 分，{whole}指数预期半宽为 ±{region_hw} 分。",
+        "en": "With {allocation}, for every {kind}'s satisfaction index to have a 95% confidence interval of at most "
+              "±{half_width} points (expected valid rate {rate}): {n} interviews; the widest expected half-width of a "
+              "{kind} is ±{worst}, that of the index of {whole} ±{region_hw}.",
+    },
+    "plan.lead.budget.single": {
+        "zh": "在预算 {budget} 内按{allocation}（预计有效率 {rate}）：共需访问 {n} 人次；各{kind}满意度指数的 95% 置信区间"
+              "预期半宽最大为 ±{worst} 分，{whole}指数为 ±{region_hw} 分。",
+        "en": "Within the budget of {budget}, with {allocation} (expected valid rate {rate}): {n} interviews; the "
+              "widest expected 95% half-width of a {kind}'s satisfaction index is ±{worst}, that of the index of "
+              "{whole} ±{region_hw}.",
+    },
+    "plan.method.single": {
+        "zh": "方案依据本年度调查推算：各{kind}指数的单元方差、权重的设计效应与有限总体校正；各群体访问量按本年度群体构成预计，"
+              "并非配额。",
+        "en": "The plan is computed from this year's survey: the element variance of each {kind}'s index, the design "
+              "effect of the weights and the finite-population corrections; each group's interviews are expected at "
+              "this year's group shares, not quotas.",
+    },
     "plan.method": {
         "zh": "方案依据本年度调查推算：各{kind}指数的单元方差、群内相关系数（由本年度各一级抽样单元估计）、权重的设计效应与有限总体"
               "校正；各群体访问量按本年度群体构成预计，并非配额。",
