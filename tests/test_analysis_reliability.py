@@ -203,12 +203,29 @@ def test_semopy_own_rmsea_uses_n_minus_1(cfa_data):
 
     q, d = cfa_data
     x, factors = _cfa_data(q, d, "holder", 1)
-    model, _ = _fit_cfa(x, factors)
+    model, _, _, _ = _fit_cfa(x, factors)
     st = semopy.calc_stats(model).iloc[0]
     ours = cfa(q, d, groups=["holder"]).iloc[0]
     assert st["chi2"] == pytest.approx(ours["chi2"], rel=1e-9)
     assert st["RMSEA"] == pytest.approx(np.sqrt((ours["chi2"] / ours["df"] - 1) / (ours["n"] - 1)), rel=1e-9)
     assert abs(st["RMSEA"] - ours["rmsea"]) > 1e-7
+
+
+def test_ids_cannot_change_the_cfa_model(cfa_data):
+    """semopy reads a model written in its own syntax; ids with spaces, '#', '=~' or '+' (allowed by the
+    questionnaire's id rule) must neither break the fit nor change it: same data under such names, same numbers."""
+    from surveykit.analysis.reliability import _cfa_data, _fit_cfa, _fit_indices
+
+    q, d = cfa_data
+    x, factors = _cfa_data(q, d, "holder", 1)
+    hostile = {c: f"{c} #x" if k % 2 else f"{c} =~ q01 + " for k, c in enumerate(x.columns)}
+    hf = {f"law =~ {f} #": [hostile[c] for c in cols] for f, cols in factors.items()}
+    plain = _fit_cfa(x, factors)
+    odd = _fit_cfa(x.rename(columns=hostile), hf)
+    a = _fit_indices(plain[2], plain[0], len(plain[0].param_vals))
+    b = _fit_indices(odd[2], odd[0], len(odd[0].param_vals))
+    assert a["df"] == b["df"] and a["chi2"] == pytest.approx(b["chi2"], rel=1e-9)
+    assert set(odd[3].values()) == set(hf) | set(hostile.values())
 
 
 def test_cfa_uses_each_groups_items(demo):

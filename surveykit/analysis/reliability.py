@@ -455,14 +455,21 @@ def _cfa_data(q: Questionnaire, data: pd.DataFrame, group: str, level: int | Seq
 
 
 def _fit_cfa(x: pd.DataFrame, factors: dict[str, list[str]]):
+    """The CFA fitted by semopy: (model, optimiser result, the data as fitted, {semopy name: id}). semopy reads a
+    model written in its own syntax, so the ids (which may hold spaces, '#', '=~' ...) are replaced by plain names
+    (``v0``.. for items, ``f0``.. for factors): no id can change the model."""
     import semopy
 
-    desc = "\n".join(f"{f} =~ " + " + ".join(cols) for f, cols in factors.items())
+    items = {c: f"v{k}" for k, c in enumerate(x.columns)}
+    latent = {f: f"f{k}" for k, f in enumerate(factors)}
+    desc = "\n".join(f"{latent[f]} =~ " + " + ".join(items[c] for c in cols) for f, cols in factors.items())
     model = semopy.Model(desc)
     logging.getLogger("semopy").setLevel(logging.ERROR)
+    xs = x.rename(columns=items)
     # a tight tolerance: semopy's default (SLSQP ftol 1e-6) leaves chi2 off lavaan's by ~1e-6 relative
-    res = model.fit(x, obj="MLW", solver="SLSQP", options={"ftol": 1e-12, "maxiter": 10000})
-    return model, res
+    res = model.fit(xs, obj="MLW", solver="SLSQP", options={"ftol": 1e-12, "maxiter": 10000})
+    back = {v: k for k, v in items.items()} | {v: k for k, v in latent.items()}
+    return model, res, xs, back
 
 
 def _fit_indices(x: pd.DataFrame, model, n_params: int, level: float = 0.90) -> dict:
@@ -543,8 +550,8 @@ def cfa(q: Questionnaire, data, *, groups: Sequence[str] | None = None,
     rows = []
     for gid in (list(q.group_ids) if groups is None else as_list(groups)):
         x, factors = _cfa_data(q, data, gid, level)
-        model, res = _fit_cfa(x, factors)
-        fit = _fit_indices(x, model, len(model.param_vals))
+        model, res, xs, _ = _fit_cfa(x, factors)
+        fit = _fit_indices(xs, model, len(model.param_vals))
         rows.append({"group": gid, "n": len(x), "k": x.shape[1], "factors": len(factors), **fit,
                      "converged": bool(res.success)})
     return pd.DataFrame(rows, columns=CFA_COLUMNS)
@@ -576,11 +583,12 @@ def cfa_loadings(q: Questionnaire, data, *, groups: Sequence[str] | None = None,
     frames = []
     for gid in (list(q.group_ids) if groups is None else as_list(groups)):
         x, factors = _cfa_data(q, data, gid, level)
-        model, _ = _fit_cfa(x, factors)
+        model, _, _, back = _fit_cfa(x, factors)
         ins = model.inspect(std_est=True)
-        lo = ins[(ins["op"] == "~") & ins["rval"].isin(factors.keys())]
+        lo = ins[(ins["op"] == "~") & ins["rval"].map(back).isin(factors.keys())]
         se = pd.to_numeric(lo["Std. Err"], errors="coerce")
-        frames.append(pd.DataFrame({"group": gid, "factor": lo["rval"].to_numpy(), "item": lo["lval"].to_numpy(),
+        frames.append(pd.DataFrame({"group": gid, "factor": lo["rval"].map(back).to_numpy(),
+                                    "item": lo["lval"].map(back).to_numpy(),
                                     "estimate": lo["Estimate"].to_numpy(float), "se": se.to_numpy(float),
                                     "std_estimate": lo["Est. Std"].to_numpy(float)}))
     return pd.concat(frames, ignore_index=True)
