@@ -159,6 +159,19 @@ def test_the_xlsform_keeps_texts_exactly_as_text(evil):
     assert dict(zip(*settings))["form_title"] == "=HYPERLINK(\"http://evil\",\"x\")"
 
 
+def test_formula_like_text_carries_excels_quote_prefix(evil):
+    """Where the text is kept exactly (the XLSForm, the template's code lists), every cell that a spreadsheet would
+    read as a formula is a string cell with Excel's quote prefix (the same value for pyxform; text in Excel)."""
+    starts = ("=", "+", "-", "@", "\t", "\r", "\n")      # (a CR comes back as LF from the XML)
+    for name in ("xlsform.xlsx", "template.xlsx"):
+        wb = openpyxl.load_workbook(evil / name)
+        risky = [c for ws in wb for row in ws.iter_rows() for c in row
+                 if isinstance(c.value, str) and c.value.startswith(starts)]
+        assert risky, name                                  # the evil questionnaire puts some in each file
+        bare = [f"{c.parent.title}!{c.coordinate}" for c in risky if not (c.quotePrefix and c.data_type == "s")]
+        assert bare == [], (name, bare[:5])
+
+
 # --- template ---------------------------------------------------------------------------------------------------
 def test_template_columns(made):
     doc = raw()

@@ -9,7 +9,10 @@ a formula: a questionnaire text such as ``=HYPERLINK(...)`` would become live in
   cells people read (the codebook).
 * :func:`write_xlsx` writes every ``str`` as a string cell (openpyxl would otherwise turn ``"=..."`` into a
   formula), with or without neutralising. Sheets read by a program (the XLSForm, the template's code lists) keep
-  their text exactly -- an apostrophe would be shown to respondents -- and are still never formulas.
+  their text exactly -- an apostrophe would be shown to respondents -- and such cells carry Excel's quote prefix
+  instead (:func:`surveykit.io.writers.protect_cells`): text in Excel, the same text for pyxform.
+
+The rule is :mod:`surveykit.io.writers`' (one rule for every file surveykit writes).
 """
 
 from __future__ import annotations
@@ -21,19 +24,10 @@ import pandas as pd
 
 from ..errors import InputError
 from ..io.atomic import atomic_path
+from ..io.writers import FORMULA_START, inert, protect_cells
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula, prefixed with ``'``; every other value unchanged.
-
-    >>> neutralise("=1+1"), neutralise("-x"), neutralise("q01"), neutralise(-3)
-    ("'=1+1", "'-x", 'q01', -3)
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+#: text a spreadsheet would run as a formula, prefixed with ``'``; every other value unchanged (io.writers.inert)
+neutralise = inert
 
 
 def formula_like(value: Any) -> bool:
@@ -74,6 +68,7 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, safe: bo
                                      f"written to a workbook: {value!r}", file=path, row=r) from None
                 if isinstance(v, str):
                     cell.data_type = "s"  # text, even when it starts with "="
+                    protect_cells([cell])  # and Excel's quote prefix when it does
         ws.freeze_panes = "A2"
         for c, col in enumerate(df.columns, start=1):
             width = max([len(str(col))] + [len(str(v)) for v in df.iloc[:200, c - 1] if v is not None])
@@ -86,7 +81,8 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, safe: bo
 
 
 def write_csv(path: str | Path, df: pd.DataFrame) -> Path:
-    """Write ``df`` as UTF-8 CSV with a BOM (Excel then shows Chinese correctly), text neutralised, atomically."""
+    """Write ``df`` as UTF-8 CSV with a BOM (Excel then shows Chinese correctly), text neutralised, atomically;
+    unquoted where CSV allows (a template's header line reads as the column names)."""
     safe = df.map(neutralise) if len(df) else df
     safe.columns = [neutralise(c) for c in df.columns]
     with atomic_path(path) as tmp:
