@@ -228,6 +228,19 @@ class Questionnaire(BaseModel):
             raise ValueError(f"roles.outcome names '{out}', which is not an indicator node of the tree")
         return self
 
+    @model_validator(mode="after")
+    def _check_node_labels(self) -> "Questionnaire":
+        """Indicators of one level are told apart by their labels in every table and chart: no two may share one."""
+        level, seen = self.level_of(), {}
+        for node in self.nodes:
+            for lang in ("zh", "en"):
+                key = (level[node.id], lang, node.label.get(lang))
+                if key in seen:
+                    raise ValueError(f"indicators '{seen[key]}' and '{node.id}' have the same label "
+                                     f"'{key[2]}' ({lang}); indicators of one level need distinct labels")
+                seen[key] = node.id
+        return self
+
     @property
     def recommendations_path(self) -> Path | None:
         """The recommendations file, relative to the questionnaire file (None when the questionnaire has none)."""
