@@ -19,7 +19,7 @@ from .errors import InputError
 from .instrument import write_instrument
 from .io import read_table
 from .io.atomic import write_atomic
-from .io.writers import check_outputs, write_csv, write_table
+from .io.writers import check_outputs, write_table
 from .mapping import load_aliases, mapping_yaml
 from .plan import plan_sample, write_plan
 from .protection import cases as _cases_doc
@@ -69,8 +69,9 @@ def _design(args, data: pd.DataFrame):
 
 
 def _write(df: pd.DataFrame, out: str) -> None:
-    """A result table as CSV (spreadsheet-safe, surveykit.io.writers) to a file or, for '-', standard output."""
-    path = write_csv(df, out)
+    """A result table, spreadsheet-safe (surveykit.io.writers): .xlsx when the name ends so, else CSV to a file or,
+    for '-', standard output."""
+    path = write_table(df, out, sheet="table", bom=False)
     if path is not None:
         print(f"wrote {len(df)} rows to {path}", file=sys.stderr)
 

@@ -196,6 +196,19 @@ def test_cli_composite_contract_columns_and_known_answers(capsys, tmp_path):
     assert "normalise: minmax" in err
 
 
+def test_cli_outputs_named_xlsx_are_workbooks(capsys, tmp_path):
+    """An output named .xlsx is a workbook (it was CSV text under an .xlsx name), with the same table as the CSV."""
+    code, _, err = run(capsys, "composite", "--framework", P / "framework_small.yaml", "--indicators",
+                       P / "values_small.csv", "--year", 2025, "--out", tmp_path / "s.xlsx", "--steps",
+                       tmp_path / "steps.csv")
+    assert code == 0, err
+    book = pd.read_excel(tmp_path / "s.xlsx", sheet_name=None, engine="openpyxl")
+    code, out, _ = run(capsys, "composite", "--framework", P / "framework_small.yaml", "--indicators",
+                       P / "values_small.csv", "--year", 2025)
+    csv = pd.read_csv(io.StringIO(out))
+    pd.testing.assert_frame_equal(book["table"], csv, check_dtype=False)
+
+
 def test_cli_composite_errors_are_one_line(capsys, tmp_path):
     bad = tmp_path / "v.csv"
     bad.write_text(textwrap.dedent("""\
