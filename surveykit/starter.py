@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .demo.study import write_margins
+from .demo.study import SYNTH_COMPARISONS, SYNTH_DESIGN, write_margins
 from .errors import InputError
 from .resources import DEFAULT_QUESTIONNAIRE, default_file
 from .spec.questionnaire import load_questionnaire
@@ -43,12 +43,7 @@ questionnaire: questionnaire.yaml
 unit_column: district
 
 # The sampling design (the arguments of sk.Design): weights, strata, PSUs per stage, population sizes per stage.
-design:
-  weights: weight
-  strata: district
-  psu: [street, respondent_id]   # stage 1: streets/towns; stage 2: respondents
-  fpc: [n_streets, n_frame]      # population sizes per stage
-
+""" + SYNTH_DESIGN + """
 # One entry per survey year: the response file (CSV, XLSX or SAV) and, optionally, population margins to rake to.
 years:
   2025: {responses: responses_2025.csv, rake: margins_2025.csv}
@@ -56,13 +51,7 @@ years:
 
 # Optional subgroup comparisons the policy asks for (e.g. foreign-funded vs domestic firms among rights holders).
 comparisons:
-  - id: ownership
-    group: holder
-    column: ownership
-    a: {levels: [foreign, jv], label: {zh: 外资/合资企业, en: Foreign-funded firms}}
-    b: {levels: [state, private], label: {zh: 内资企业, en: Domestic firms}}
-    title: {zh: 按企业所有制（权利人）：同等保护, en: "Rights holders by ownership: equal protection"}
-
+""" + SYNTH_COMPARISONS + """
 # How responses are checked: the rules file (edit the copy), other spellings of the units (optional).
 quality:
   rules: quality_rules.yaml

@@ -19,6 +19,24 @@ from .protection import write_protection_demo
 DEMO_YEARS = (2025, 2026)
 DEMO_SEED = 20251123
 
+# The layout of the synthetic response files (surveykit.synth): their sampling design and the declared comparison
+# they support -- shared by the demo study and the study `surveykit init` writes.
+SYNTH_DESIGN = """\
+design:
+  weights: weight
+  strata: district
+  psu: [street, respondent_id]   # stage 1: streets/towns; stage 2: respondents
+  fpc: [n_streets, n_frame]      # population sizes per stage
+"""
+SYNTH_COMPARISONS = """\
+  - id: ownership
+    group: holder
+    column: ownership
+    a: {levels: [foreign, jv], label: {zh: 外资/合资企业, en: Foreign-funded firms}}
+    b: {levels: [state, private], label: {zh: 内资企业, en: Domestic firms}}
+    title: {zh: 按企业所有制（权利人）：同等保护, en: "Rights holders by ownership: equal protection"}
+"""
+
 STUDY_HEAD = """\
 # Study file written by `surveykit demo` -- the whole setting of the demo evaluation (format: docs/CONTRACTS.md,
 # "Study file"). Paths are relative to this file. The data are synthetic: nothing here is real.
@@ -27,20 +45,11 @@ unit_kind: {zh: 区, en: district}
 units: units.csv                 # id (file names), zh, en; 临港新片区 has its own kind (片区)
 questionnaire: %(questionnaire)s
 unit_column: district
-design:
-  weights: weight
-  strata: district
-  psu: [street, respondent_id]   # stage 1: streets/towns; stage 2: respondents
-  fpc: [n_streets, n_frame]      # population sizes per stage
+""" + SYNTH_DESIGN.replace("%", "%%") + """\
 years:
 %(years)s
 comparisons:                     # equal protection (同等保护): foreign-funded vs domestic rights holders
-  - id: ownership
-    group: holder
-    column: ownership
-    a: {levels: [foreign, jv], label: {zh: 外资/合资企业, en: Foreign-funded firms}}
-    b: {levels: [state, private], label: {zh: 内资企业, en: Domestic firms}}
-    title: {zh: 按企业所有制（权利人）：同等保护, en: "Rights holders by ownership: equal protection"}
+""" + SYNTH_COMPARISONS.replace("%", "%%") + """\
 quality:
   aliases: unit_aliases.yaml     # other spellings of the districts in response exports
 results: results

@@ -57,40 +57,32 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..errors import InputError
 from ..units import Unit, UnitSet, Words, check_unit_id
+from .questionnaire import Label
 from .yamlio import read_yaml, validate_model
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
-class Text(BaseModel):
-    """A bilingual text (``en`` falls back to ``zh``)."""
-
-    model_config = _STRICT
-    zh: str = Field(min_length=1)
-    en: str | None = None
-
-    def get(self, lang: str = "zh") -> str:
-        return self.en if lang == "en" and self.en else self.zh
-
-
-class Noun(BaseModel):
-    """A noun in both languages, e.g. ``{zh: 区, en: district}``; ``en_plural`` when not regular."""
+class Name(BaseModel):
+    """A name in both languages, both required."""
 
     model_config = _STRICT
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
+
+
+class Noun(Name):
+    """A noun in both languages, e.g. ``{zh: 区, en: district}``; ``en_plural`` when not regular."""
+
     en_plural: str | None = None
 
     def words(self) -> Words:
         return Words(self.zh, self.en, self.en_plural)
 
 
-class Region(BaseModel):
+class Region(Name):
     """The region evaluated: its name and what it is (its ``kind`` gives 全市/全省 and "the city"/"the province")."""
 
-    model_config = _STRICT
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
     kind: Noun | None = None
 
     def kind_words(self) -> Words:
@@ -115,7 +107,7 @@ class UnitEntry(BaseModel):
 class Subset(BaseModel):
     model_config = _STRICT
     levels: tuple[str, ...] = Field(min_length=1)
-    label: Text
+    label: Label
 
 
 class Comparison(BaseModel):
@@ -128,7 +120,7 @@ class Comparison(BaseModel):
     a: Subset
     b: Subset
     group: str | None = None
-    title: Text | None = None
+    title: Label | None = None
 
     @model_validator(mode="after")
     def _disjoint(self) -> "Comparison":
