@@ -105,7 +105,8 @@ def test_duplicate_item_ids_in_same_node(tmp_path):
 def test_two_indicators_of_one_level_with_one_label(tmp_path):
     """Tables and charts name indicators by label: two first-level indicators labelled alike are refused (the
     reports failed with 'cannot reindex on an axis with duplicate labels')."""
-    load_error(tmp_path, variant("label: {zh: 二}", "label: {zh: 一}"), "'n1' and 'n2' have the same label '一'")
+    load_error(tmp_path, variant("label: {zh: 二}", "label: {zh: 一}"),
+               "first-level indicators 'n1' and 'n2' have the same label '一'")
 
 
 def test_one_label_at_different_levels_is_fine(tmp_path):

@@ -230,14 +230,16 @@ class Questionnaire(BaseModel):
 
     @model_validator(mode="after")
     def _check_node_labels(self) -> "Questionnaire":
-        """Indicators of one level are told apart by their labels in every table and chart: no two may share one."""
-        level, seen = self.level_of(), {}
-        for node in self.nodes:
+        """First-level indicators are told apart by their labels in the tables and charts that put them side by side
+        (columns of the overview, rows of a unit's chart): no two may share one. (Deeper indicators are shown with
+        their parent; the same label under two parents is fine.)"""
+        seen: dict[tuple[str, str], str] = {}
+        for node in self.indicators:
             for lang in ("zh", "en"):
-                key = (level[node.id], lang, node.label.get(lang))
+                key = (lang, node.label.get(lang))
                 if key in seen:
-                    raise ValueError(f"indicators '{seen[key]}' and '{node.id}' have the same label "
-                                     f"'{key[2]}' ({lang}); indicators of one level need distinct labels")
+                    raise ValueError(f"first-level indicators '{seen[key]}' and '{node.id}' have the same label "
+                                     f"'{key[1]}' ({lang}); they need distinct labels")
                 seen[key] = node.id
         return self
 
