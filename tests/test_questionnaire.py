@@ -57,7 +57,7 @@ def variant(old: str, new: str) -> str:
     return MINI.replace(old, new, 1)
 
 
-def load_error(tmp_path: Path, text: str, *fragments: str, name: str = "broken.yaml") -> SpecError:
+def assert_load_error(tmp_path: Path, text: str, *fragments: str, name: str = "broken.yaml") -> SpecError:
     """Load ``text``; assert SpecError naming the file and every fragment. Returns the error."""
     path = write(tmp_path, text, name)
     with pytest.raises(SpecError) as info:
@@ -87,25 +87,25 @@ def test_accepts_str_path(tmp_path):
 # --- duplicate ids -------------------------------------------------------------------------------------
 
 def test_duplicate_node_ids(tmp_path):
-    load_error(tmp_path, variant("id: n2\n", "id: n1\n"), "duplicate id", "'n1'")
+    assert_load_error(tmp_path, variant("id: n2\n", "id: n1\n"), "duplicate id", "'n1'")
 
 
 def test_duplicate_nested_node_id(tmp_path):
-    load_error(tmp_path, variant("id: n1.x\n", "id: n2\n"), "duplicate id", "'n2'")
+    assert_load_error(tmp_path, variant("id: n1.x\n", "id: n2\n"), "duplicate id", "'n2'")
 
 
 def test_duplicate_item_ids(tmp_path):
-    load_error(tmp_path, variant("{id: i3,", "{id: i1,"), "duplicate id", "'i1'")
+    assert_load_error(tmp_path, variant("{id: i3,", "{id: i1,"), "duplicate id", "'i1'")
 
 
 def test_duplicate_item_ids_in_same_node(tmp_path):
-    load_error(tmp_path, variant("{id: i2,", "{id: i1,"), "duplicate id", "'i1'")
+    assert_load_error(tmp_path, variant("{id: i2,", "{id: i1,"), "duplicate id", "'i1'")
 
 
 def test_two_indicators_of_one_level_with_one_label(tmp_path):
     """Tables and charts name indicators by label: two first-level indicators labelled alike are refused (the
     reports failed with 'cannot reindex on an axis with duplicate labels')."""
-    load_error(tmp_path, variant("label: {zh: 二}", "label: {zh: 一}"),
+    assert_load_error(tmp_path, variant("label: {zh: 二}", "label: {zh: 一}"),
                "first-level indicators 'n1' and 'n2' have the same label '一'")
 
 
@@ -114,36 +114,36 @@ def test_one_label_at_different_levels_is_fine(tmp_path):
 
 
 def test_duplicate_node_and_item_id(tmp_path):
-    load_error(tmp_path, variant("{id: i3,", "{id: n1.x,"), "duplicate id", "'n1.x'")
+    assert_load_error(tmp_path, variant("{id: i3,", "{id: n1.x,"), "duplicate id", "'n1.x'")
 
 
 def test_duplicate_group_ids(tmp_path):
-    load_error(tmp_path, variant("{id: gb,", "{id: ga,"), "duplicate group id", "ga")
+    assert_load_error(tmp_path, variant("{id: gb,", "{id: ga,"), "duplicate group id", "ga")
 
 
 def test_reserved_node_id_index(tmp_path):
-    load_error(tmp_path, variant("id: n2\n", "id: index\n"), "'index'")
+    assert_load_error(tmp_path, variant("id: n2\n", "id: index\n"), "'index'")
 
 
 def test_reserved_group_id_all(tmp_path):
-    load_error(tmp_path, variant("{id: gb,", "{id: all,"), "'all'")
+    assert_load_error(tmp_path, variant("{id: gb,", "{id: all,"), "'all'")
 
 
 # --- unknown keys -------------------------------------------------------------------------------------
 
 def test_unknown_top_level_key(tmp_path):
-    load_error(tmp_path, MINI + "colour: blue\n", "unknown key", "'colour'")
+    assert_load_error(tmp_path, MINI + "colour: blue\n", "unknown key", "'colour'")
 
 
 def test_unknown_key_in_item(tmp_path):
-    err = load_error(tmp_path, variant("{id: i1, text: {zh: 题一}, weight: 1}",
+    err = assert_load_error(tmp_path, variant("{id: i1, text: {zh: 题一}, weight: 1}",
                                        "{id: i1, text: {zh: 题一}, wieght: 1}"),
                      "unknown key", "wieght", "i1")
     assert err.key == "indicators[n1].children[n1.x].items[i1].wieght"
 
 
 def test_unknown_key_in_node(tmp_path):
-    load_error(tmp_path, variant("    label: {zh: 二}\n", "    label: {zh: 二}\n    note: x\n"),
+    assert_load_error(tmp_path, variant("    label: {zh: 二}\n", "    label: {zh: 二}\n    note: x\n"),
                "unknown key", "indicators[n2].note")
 
 
@@ -151,31 +151,31 @@ def test_unknown_key_in_node(tmp_path):
 
 @pytest.mark.parametrize("w", ["0", "-1", "-0.5"])
 def test_non_positive_node_weight(tmp_path, w):
-    err = load_error(tmp_path, variant("    weight: 1\n    children:", f"    weight: {w}\n    children:"),
+    err = assert_load_error(tmp_path, variant("    weight: 1\n    children:", f"    weight: {w}\n    children:"),
                      "indicators[n1].weight", "greater than 0")
     assert err.key == "indicators[n1].weight"
 
 
 @pytest.mark.parametrize("w", ["0", "-2"])
 def test_non_positive_nested_node_weight(tmp_path, w):
-    load_error(tmp_path, variant("        weight: 1\n", f"        weight: {w}\n"),
+    assert_load_error(tmp_path, variant("        weight: 1\n", f"        weight: {w}\n"),
                "indicators[n1].children[n1.x].weight", "greater than 0")
 
 
 @pytest.mark.parametrize("w", ["0", "-1"])
 def test_non_positive_item_weight(tmp_path, w):
-    load_error(tmp_path, variant("题一}, weight: 1}", f"题一}}, weight: {w}}}"),
+    assert_load_error(tmp_path, variant("题一}, weight: 1}", f"题一}}, weight: {w}}}"),
                "indicators[n1].children[n1.x].items[i1].weight", "greater than 0")
 
 
 @pytest.mark.parametrize("w", ["0", "-0.3"])
 def test_non_positive_group_weight(tmp_path, w):
-    load_error(tmp_path, variant("{zh: 乙组}, weight: 0.5}", f"{{zh: 乙组}}, weight: {w}}}"),
+    assert_load_error(tmp_path, variant("{zh: 乙组}, weight: 0.5}", f"{{zh: 乙组}}, weight: {w}}}"),
                "groups.levels[gb].weight", "greater than 0")
 
 
 def test_group_weights_for_some_groups_only(tmp_path):
-    load_error(tmp_path, variant("{zh: 乙组}, weight: 0.5}", "{zh: 乙组}}"), "weight", "every group")
+    assert_load_error(tmp_path, variant("{zh: 乙组}, weight: 0.5}", "{zh: 乙组}}"), "weight", "every group")
 
 
 def test_no_group_weights_means_pooled(tmp_path):
@@ -188,48 +188,48 @@ def test_no_group_weights_means_pooled(tmp_path):
 
 def test_empty_node(tmp_path):
     text = variant("    items:\n      - {id: i3, text: {zh: 题三}}\n", "")
-    load_error(tmp_path, text, "'n2'", "neither children nor items")
+    assert_load_error(tmp_path, text, "'n2'", "neither children nor items")
 
 
 def test_empty_nested_node(tmp_path):
     text = variant("        items:\n          - {id: i1, text: {zh: 题一}, weight: 1}\n"
                    "          - {id: i2, text: {zh: 题二}, groups: [ga]}\n", "")
-    load_error(tmp_path, text, "n1.x", "neither children nor items")
+    assert_load_error(tmp_path, text, "n1.x", "neither children nor items")
 
 
 def test_no_indicators(tmp_path):
     text = MINI[: MINI.index("indicators:")] + "indicators: []\n"
-    load_error(tmp_path, text, "indicators")
+    assert_load_error(tmp_path, text, "indicators")
 
 
 def test_empty_item_group_list(tmp_path):
-    load_error(tmp_path, variant("groups: [ga]", "groups: []"), "indicators[n1].children[n1.x].items[i2].groups")
+    assert_load_error(tmp_path, variant("groups: [ga]", "groups: []"), "indicators[n1].children[n1.x].items[i2].groups")
 
 
 # --- scale --------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("lo,hi", [(5, 1), (3, 3)])
 def test_inverted_scale(tmp_path, lo, hi):
-    load_error(tmp_path, variant("{min: 1, max: 5,", f"{{min: {lo}, max: {hi},"), "key 'scale'", "must be below max")
+    assert_load_error(tmp_path, variant("{min: 1, max: 5,", f"{{min: {lo}, max: {hi},"), "key 'scale'", "must be below max")
 
 
 def test_missing_code_inside_scale(tmp_path):
-    load_error(tmp_path, variant("missing: [6]", "missing: [3, 6]"), "key 'scale'", "[3]")
+    assert_load_error(tmp_path, variant("missing: [6]", "missing: [3, 6]"), "key 'scale'", "[3]")
 
 
 def test_missing_code_inside_item_scale(tmp_path):
     text = variant("{id: i3, text: {zh: 题三}}", "{id: i3, text: {zh: 题三}, scale: {min: 0, max: 10, missing: [9]}}")
-    load_error(tmp_path, text, "indicators[n2].items[i3].scale", "[9]")
+    assert_load_error(tmp_path, text, "indicators[n2].items[i3].scale", "[9]")
 
 
 def test_label_for_code_off_scale(tmp_path):
-    load_error(tmp_path, variant("missing: [6]}", "missing: [6], labels: {7: {zh: 七}}}"), "key 'scale'", "[7]")
+    assert_load_error(tmp_path, variant("missing: [6]}", "missing: [6], labels: {7: {zh: 七}}}"), "key 'scale'", "[7]")
 
 
 # --- groups named by items ------------------------------------------------------------------------------
 
 def test_item_names_undeclared_group(tmp_path):
-    load_error(tmp_path, variant("groups: [ga]", "groups: [ga, gz]"), "'i2'", "'gz'", "not declared")
+    assert_load_error(tmp_path, variant("groups: [ga]", "groups: [ga, gz]"), "'i2'", "'gz'", "not declared")
 
 
 # --- the file itself ------------------------------------------------------------------------------------
@@ -239,37 +239,37 @@ def test_broken_yaml_syntax_names_line(tmp_path):
     lines = MINI.splitlines(keepends=True)
     assert lines[11] == "    label: {zh: 一}\n"
     lines[11] = "    label: {zh: 一\n"
-    err = load_error(tmp_path, "".join(lines), "invalid YAML", "line ")
+    err = assert_load_error(tmp_path, "".join(lines), "invalid YAML", "line ")
     # the parser notices the problem on line 12 or on the next token (line 13)
     assert any(f"line {n}," in str(err) for n in (12, 13)), str(err)
 
 
 def test_bad_indentation(tmp_path):
-    load_error(tmp_path, variant("  column: group\n", "  column: group\n bad: 1\n"), "invalid YAML", "line ")
+    assert_load_error(tmp_path, variant("  column: group\n", "  column: group\n bad: 1\n"), "invalid YAML", "line ")
 
 
 def test_duplicate_yaml_key(tmp_path):
-    err = load_error(tmp_path, variant('version: "1"\n', 'version: "1"\nversion: "2"\n'),
+    err = assert_load_error(tmp_path, variant('version: "1"\n', 'version: "1"\nversion: "2"\n'),
                      "duplicate key 'version'", "first on line 2")
     assert "line 3" in str(err)
 
 
 def test_duplicate_yaml_key_nested(tmp_path):
-    load_error(tmp_path, variant("{id: i3, text: {zh: 题三}}", "{id: i3, text: {zh: 题三, zh: 又}}"),
+    assert_load_error(tmp_path, variant("{id: i3, text: {zh: 题三}}", "{id: i3, text: {zh: 题三, zh: 又}}"),
                "duplicate key 'zh'")
 
 
 @pytest.mark.parametrize("text", ["", "   \n\n"])
 def test_empty_file(tmp_path, text):
-    load_error(tmp_path, text, "empty", name="empty.yaml")
+    assert_load_error(tmp_path, text, "empty", name="empty.yaml")
 
 
 def test_comments_only_file(tmp_path):
-    load_error(tmp_path, "# nothing here\n", "mapping", name="comments.yaml")
+    assert_load_error(tmp_path, "# nothing here\n", "mapping", name="comments.yaml")
 
 
 def test_top_level_list(tmp_path):
-    load_error(tmp_path, "- id: x\n", "mapping", name="list.yaml")
+    assert_load_error(tmp_path, "- id: x\n", "mapping", name="list.yaml")
 
 
 def test_missing_file(tmp_path):
@@ -282,17 +282,17 @@ def test_missing_file(tmp_path):
 
 def test_missing_required_key(tmp_path):
     text = variant("title: {zh: 小问卷, en: Mini}\n", "")
-    load_error(tmp_path, text, "'title'", "required key is missing")
+    assert_load_error(tmp_path, text, "'title'", "required key is missing")
 
 
 # --- reserved ids and non-finite weights ---------------------------------------------------------
 
 def test_reserved_item_id_index(tmp_path):
-    load_error(tmp_path, variant("{id: i3,", "{id: index,"), "'index'")
+    assert_load_error(tmp_path, variant("{id: i3,", "{id: index,"), "'index'")
 
 
 def test_infinite_weight(tmp_path):
-    load_error(tmp_path, variant("题一}, weight: 1}", "题一}, weight: .inf}"), "items[i1].weight")
+    assert_load_error(tmp_path, variant("题一}, weight: 1}", "题一}, weight: .inf}"), "items[i1].weight")
 
 
 # --- the shipped questionnaire -----------------------------------------------------------------------------
@@ -408,24 +408,24 @@ def test_shipped_labels(q):
 # --- stricter checks added after review ---------------------------------------------------------------------
 
 def test_boolean_weight_refused(tmp_path):
-    load_error(tmp_path, variant("题一}, weight: 1}", "题一}, weight: true}"), "items[i1].weight")
+    assert_load_error(tmp_path, variant("题一}, weight: 1}", "题一}, weight: true}"), "items[i1].weight")
 
 
 def test_unquoted_version_refused(tmp_path):
-    load_error(tmp_path, variant('version: "1"', "version: 2025.10"), "version", "quotes")
+    assert_load_error(tmp_path, variant('version: "1"', "version: 2025.10"), "version", "quotes")
 
 
 def test_item_listing_a_group_twice(tmp_path):
-    load_error(tmp_path, variant("{id: i3,", "{id: i3, groups: [ga, ga],"), "i3", "twice")
+    assert_load_error(tmp_path, variant("{id: i3,", "{id: i3, groups: [ga, ga],"), "i3", "twice")
 
 
 def test_item_id_equal_to_group_column(tmp_path):
-    load_error(tmp_path, variant("{id: i3,", "{id: group,"), "'group'", "group column")
+    assert_load_error(tmp_path, variant("{id: i3,", "{id: group,"), "'group'", "group column")
 
 
 def test_blank_id_refused(tmp_path):
-    load_error(tmp_path, variant("{id: i3,", "{id: ' ',"), "id")
+    assert_load_error(tmp_path, variant("{id: i3,", "{id: ' ',"), "id")
 
 
 def test_partial_group_weights_name_the_group(tmp_path):
-    load_error(tmp_path, variant("{id: gb, label: {zh: 乙组}, weight: 0.5}", "{id: gb, label: {zh: 乙组}}"), "gb")
+    assert_load_error(tmp_path, variant("{id: gb, label: {zh: 乙组}, weight: 0.5}", "{id: gb, label: {zh: 乙组}}"), "gb")
