@@ -321,8 +321,8 @@ def test_an_item_scale_of_its_own_gets_its_own_list(tmp_path):
     assert "/data/intro" not in binds  # no intro in the questionnaire, no intro note
     assert "required" not in binds["/data/x2"]  # no don't-know code: the respondent may skip it
     assert binds["/data/x3"]["relevant"].split() == ["/data/who", "=", "'b'"]
-    with open(tmp_path / "o" / "template.csv", encoding="utf-8-sig") as f:
-        assert f.read().strip() == "respondent_id,who,area,x1,x2,x3"
+    with open(tmp_path / "o" / "template.csv", encoding="utf-8-sig", newline="") as f:
+        assert list(csv.reader(f)) == [["respondent_id", "who", "area", "x1", "x2", "x3"]]
 
 
 # --- bad input --------------------------------------------------------------------------------------------------
@@ -481,8 +481,8 @@ def test_study_unit_question_in_the_study_words(with_study, tmp_path):
 def test_study_comparison_columns_are_asked(with_study):
     """The comparison's column is in the template, the codebook and the XLSForm (choices both sides' levels,
     labelled by their side, relevant to the comparison's group only)."""
-    with open(with_study / "template.csv", encoding="utf-8-sig") as f:
-        assert f.read().strip() == "rid,who,county,size,x1,x2,x3"
+    with open(with_study / "template.csv", encoding="utf-8-sig", newline="") as f:
+        assert list(csv.reader(f)) == [["rid", "who", "county", "size", "x1", "x2", "x3"]]
     assert _sheet(with_study / "template.xlsx", "responses") == [["rid", "who", "county", "size", "x1", "x2", "x3"]]
     book = {r[0]: dict(zip(_sheet(with_study / "codebook.xlsx", "codebook")[0], r))
             for r in _sheet(with_study / "codebook.xlsx", "codebook")[1:]}

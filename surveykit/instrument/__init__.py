@@ -36,7 +36,8 @@ from ..io.atomic import write_atomic
 from ..spec.questionnaire import Questionnaire
 from .html import questionnaire_html
 from .layout import Layout, code_list, codebook, comparison_questions, layout, routing
-from .sheets import neutralise, write_csv, write_xlsx
+from ..io.writers import write_csv
+from .sheets import neutralise, write_xlsx
 from .xlsform import xlsform_sheets
 
 FILES = ("questionnaire_zh.html", "questionnaire_en.html", "codebook.xlsx", "template.csv", "template.xlsx",
@@ -75,7 +76,7 @@ def write_template(q: Questionnaire, out: str | Path, lay: Layout) -> dict[str, 
     out = Path(out)
     blank = pd.DataFrame(columns=lay.columns)
     codes = code_list(q, lay)
-    csv = write_csv(out / "template.csv", blank)
+    csv = write_csv(blank, out / "template.csv", bom=True)
     xlsx = write_xlsx(out / "template.xlsx", {"responses": blank, "codes": codes}, safe=False,
                       setup=_dropdowns(codes, lay))
     return {"template.csv": csv, "template.xlsx": xlsx}

@@ -12,7 +12,7 @@ a formula: a questionnaire text such as ``=HYPERLINK(...)`` would become live in
   their text exactly -- an apostrophe would be shown to respondents -- and such cells carry Excel's quote prefix
   instead (:func:`surveykit.io.writers.protect_cells`): text in Excel, the same text for pyxform.
 
-The rule is :mod:`surveykit.io.writers`' (one rule for every file surveykit writes).
+The rule and the CSV writer are :mod:`surveykit.io.writers`' (one rule for every file surveykit writes).
 """
 
 from __future__ import annotations
@@ -80,14 +80,4 @@ def write_xlsx(path: str | Path, sheets: Mapping[str, pd.DataFrame], *, safe: bo
     return Path(path)
 
 
-def write_csv(path: str | Path, df: pd.DataFrame) -> Path:
-    """Write ``df`` as UTF-8 CSV with a BOM (Excel then shows Chinese correctly), text neutralised, atomically;
-    unquoted where CSV allows (a template's header line reads as the column names)."""
-    safe = df.map(neutralise) if len(df) else df
-    safe.columns = [neutralise(c) for c in df.columns]
-    with atomic_path(path) as tmp:
-        safe.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
-    return Path(path)
-
-
-__all__ = ["FORMULA_START", "formula_like", "neutralise", "write_csv", "write_xlsx"]
+__all__ = ["FORMULA_START", "formula_like", "neutralise", "write_xlsx"]
