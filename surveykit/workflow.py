@@ -477,7 +477,8 @@ def index_on_common_items(study: Study, prev: int, cur: int, comp: pd.DataFrame)
     """The index of both years recomputed with this year's tree and weights on the items both years share
     comparably (:func:`surveykit.analysis.comparability.common_items_questionnaires`), for the units and the
     region, and its change (independent samples); None when the years share no item. Columns of year_change plus
-    ``n_items`` (the common items) and ``n_items_current`` (this year's items)."""
+    ``n_items`` (the common items), ``n_items_current`` (this year's items) and ``suppressed`` (either year's
+    recomputed index is too small to report: :func:`surveykit.analysis.mark_small`)."""
     q = study_questionnaire(study, cur)
     decl = study.comparability.of(cur)
     trees = common_items_questionnaires(q, study_questionnaire(study, prev), comp,
@@ -495,9 +496,13 @@ def index_on_common_items(study: Study, prev: int, cur: int, comp: pd.DataFrame)
         if y == prev:  # last year's groups under this year's ids
             t = t.assign(group=t.group.map({tree.group_ids[k]: g for k, g in enumerate(trees[0].group_ids)} |
                                            {"all": "all"}))
-        scores[y] = t[["unit", "group", "node", "estimate", "se"]]
-    out = ska.year_change(scores[cur], scores[prev], family="unit").drop(columns=["verdict_text"], errors="ignore")
-    return out.assign(n_items=len(trees[2]), n_items_current=len(q.items))
+        scores[y] = t[["unit", "group", "node", "estimate", "se", "suppressed"]]
+    keys = ["unit", "group", "node"]
+    small = pd.concat([scores[cur], scores[prev]]).groupby(keys, sort=False)["suppressed"].any()
+    out = ska.year_change(scores[cur].drop(columns="suppressed"), scores[prev].drop(columns="suppressed"),
+                          family="unit").drop(columns=["verdict_text"], errors="ignore")
+    flag = small.reindex(pd.MultiIndex.from_frame(out[keys])).fillna(True).to_numpy(bool)
+    return out.assign(n_items=len(trees[2]), n_items_current=len(q.items), suppressed=flag)
 
 
 def _common_groups_design(study: Study, year: int, tree: Questionnaire) -> Design:

@@ -362,3 +362,27 @@ def test_groups_differing_without_declaration_exit_2(study, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "key 'comparability.2026.groups.new'" in err and "new in 2026: citizen" in err
     assert err.count("\n") == 1
+
+
+def test_the_common_items_index_follows_the_suppression_rule(study):
+    """index_common carries its own suppression flag (either year's recomputed index too small): with a min_n no
+    unit reaches every unit's row is suppressed, with none no row is; the reports and the workbook drop or blank the
+    flagged rows as they do the other tables."""
+    from dataclasses import replace as dc_replace
+
+    from surveykit.report.suppression import public_tables, reportable
+    from surveykit.spec.study import load_study
+    from surveykit.workflow import index_on_common_items
+
+    st = load_study(study["base"] / "study_common.yaml")
+    comp = load_results(st.results_dir, 2026).comparability
+    strict = index_on_common_items(st.model_copy(update={"min_n": 10 ** 9}), 2025, 2026, comp)
+    loose = index_on_common_items(st.model_copy(update={"min_n": 0, "max_rse": None}), 2025, 2026, comp)
+    assert strict.suppressed.all() and not loose.suppressed.any()
+    store = load_results(st.results_dir, 2026)
+    flagged = store.index_common.assign(suppressed=store.index_common.unit.eq("north"))
+    store = dc_replace(store, index_common=flagged)
+    assert "north" not in set(reportable(store).index_common.unit)
+    pub = public_tables(store, names=("index_common",))["index_common"]
+    assert pub.loc[pub.unit == "north", ["estimate", "change"]].isna().all().all()
+    assert pub.loc[pub.unit != "north", "estimate"].notna().all()

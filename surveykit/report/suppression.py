@@ -11,6 +11,8 @@ the score tables mark such a cell "too few". Every other table built from those 
   ``scores_city`` (``year_change`` also looks up the previous year's store), or when a side counts fewer than
   ``min_n`` respondents (``n``, ``n_a``, ``n_b``: the two sides of a declared comparison have no score cell of
   their own).
+* ``index_common`` (the index recomputed on the common items): its own ``suppressed`` flag, set by the workflow
+  when either year's recomputed index is too small (a store without the flag: every row suppressed).
 * ``satisfaction_rates``: its own ``suppressed`` flag (fewer than ``min_n`` respondents). Every statistic of the row is blank (a difference would give the hidden estimate back); the
   verdict too. The respondent counts stay, as in the reports.
 * ``dont_know``: fewer than ``min_n`` respondents asked (``n_asked``) -- the rate, its SE and CI and the count of
@@ -46,6 +48,7 @@ BLANKED = {
     "comparisons": ["estimate_a", "estimate_b", "gap", *_TEST],
     "satisfaction_rates": ["estimate", "se", "ci_low", "ci_high"],
     "year_change": ["estimate_previous", "estimate", "change", *_TEST],
+    "index_common": ["estimate_previous", "estimate", "change", *_TEST],
 }
 
 
@@ -69,6 +72,10 @@ def masks(store: YearResults, previous: YearResults | None = None) -> dict[str, 
         out["comparisons"] = cur.of(og, col) | small(og, "n_a", "n_b")
     if store.satisfaction_rates is not None:
         out["satisfaction_rates"] = store.satisfaction_rates["suppressed"].to_numpy(bool)
+    if store.index_common is not None:     # its own flag: either year's recomputed index too small
+        ic = store.index_common
+        out["index_common"] = (ic["suppressed"].to_numpy(bool) if "suppressed" in ic
+                               else np.ones(len(ic), dtype=bool))
     if store.year_change is not None:
         ch = store.year_change
         out["year_change"] = (np.ones(len(ch), dtype=bool) if previous is None
