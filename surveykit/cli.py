@@ -38,7 +38,7 @@ from .spec.study import load_study
 from .starter import write_starter_study
 from .survey import Design
 from .workflow import (ensure_results, plan_options, read_responses, study_plan_parameters, study_questionnaire,
-                       study_units)
+                       study_units, year_inputs)
 
 DEFAULT_STUDY = Path("data/demo/study.yaml")
 
@@ -169,7 +169,7 @@ def _validate_study(args):
     if args.year is None:
         raise InputError("--study needs --year")
     study = _study_with_year(args)
-    _check_paths([args.log], [study.file, study.responses_path(args.year), study.questionnaire_file(args.year)])
+    _check_paths([args.log], [study.file, *year_inputs(study, args.year).values()])
     p = read_responses(study, args.year, study_questionnaire(study, args.year))
     study_units(study, args.year, p)
     return p
@@ -187,9 +187,7 @@ def cmd_map(args) -> int:
         print(f"\n`surveykit validate` would keep {p.rows_kept} of {p.rows_read} rows "
               f"({p.rows_excluded} excluded, {p.rows_flagged} flagged).")
     if args.out:
-        path = Path(args.out)
-        if path.exists() and not args.force:
-            raise InputError("the file exists; pass --force to overwrite it", file=path)
+        path = Path(args.out)       # (refused before any work when it exists without --force)
         try:
             write_atomic(path, mapping_yaml(p.mapping, p.provenance))
         except OSError as exc:
@@ -353,8 +351,8 @@ def cmd_instrument(args) -> int:
 
 def cmd_plan(args) -> int:
     study = _study_with_year(args)
-    check_outputs([args.out, args.parameters], inputs=[args.study, args.costs, study.responses_path(args.year),
-                                                       study.questionnaire_path])
+    check_outputs([args.out, args.parameters], inputs=[args.study, args.costs,
+                                                       *year_inputs(study, args.year).values()])
     ensure_results(study, [args.year])
     params = study_plan_parameters(study, args.year)
     opts = plan_options(study, args.year, half_width=args.half_width, allocation=args.allocation,

@@ -724,7 +724,7 @@ def plan_options(study: Study, year: int, **overrides) -> dict:
     costs = overrides.pop("costs", None) or (study.path(spec.costs) if spec is not None and spec.costs else None)
     opts.update({k: v for k, v in overrides.items() if v is not None})
     if costs is not None:
-        opts["costs"] = read_costs(costs, UnitSet.from_dict(load_results(study.results_dir, year).setting))
+        opts["costs"] = read_costs(costs, UnitSet.from_dict(read_manifest(study.results_dir, year)["setting"]))
     return opts
 
 

@@ -77,7 +77,3 @@ class Provenance:
 
     def replace(self, **changes) -> "Provenance":
         return dataclasses.replace(self, **changes)
-
-    @property
-    def n_rows(self) -> int:
-        return len(self.file_rows)

@@ -16,9 +16,6 @@ from ..analysis.comparability import index_comparable
 from ..spec.questionnaire import Questionnaire, load_questionnaire
 from .base import StoreView
 
-#: reasons in the order the note lists them
-NOT_COMPARABLE = ("new", "dropped", "changed", "children_differ", "weights_differ", "groups_differ")
-
 
 def table(view: StoreView) -> pd.DataFrame | None:
     """The year's comparability rows of all groups (None for the study's first year)."""
