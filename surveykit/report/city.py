@@ -6,6 +6,7 @@ estimates of every unit (all groups) for the comparison the bureau makes across 
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -77,10 +78,16 @@ class CityReport(StoreView):
             rows.append(row)
         return pd.DataFrame(rows)
 
+    @cached_property
+    def _stores(self) -> dict:
+        """Every year's store, up to this one (each loaded once)."""
+        return {y: self.store if y == self.year else load_results(self.results, y) for y in self.years}
+
+    @cached_property
     def _index_by_year(self) -> pd.DataFrame:
         frames = []
         for y in self.years:
-            su = load_results(self.results, y).scores_unit if y != self.year else self.store.scores_unit
+            su = self._stores[y].scores_unit
             s = su[(su.group == "all") & (su.node == "index")].set_index("unit")
             frames.append(s["estimate"].where(~s["suppressed"]).rename(str(y)))
         wide = pd.concat(frames, axis=1)
@@ -90,7 +97,7 @@ class CityReport(StoreView):
         """The index of every unit in each year of the store, and the change over the last year -- only when the
         index is comparable with last year's, else the index recomputed on the common items (labelled) when the
         study asks for it (:meth:`comparability_note` says why)."""
-        p, wide = self.p, self._index_by_year()
+        p, wide = self.p, self._index_by_year
         out = pd.DataFrame({p.t("col.unit"): [self.unit_name(x) for x in wide.index]})
         for y in wide.columns:
             out[p.t("index.year", year=y)] = [fmt(v) for v in wide[y]]
@@ -103,19 +110,20 @@ class CityReport(StoreView):
             out[p.t("col.verdict")] = [self.verdict(c.loc[u, "verdict"]) if u in c.index else "" for u in wide.index]
         return out
 
+    @cached_property
     def _breaks(self) -> set[int]:
         """Years whose index is not comparable with the year before (a questionnaire change)."""
         out = set()
         for y in self.years[1:]:
-            t = (self.store if y == self.year else load_results(self.results, y)).comparability
-            if t is not None and not cmp.index_comparable(t[t.group == "all"]):
+            t = self._stores[y].comparability
+            if t is not None and not cmp.index_comparable(t):
                 out.add(y)
         return out
 
     def trend_chart_data(self) -> pd.DataFrame:
         """Long table for the trend chart: unit, year, estimate, and ``segment`` (the line is broken at a year
         whose index is not comparable with the year before)."""
-        wide, breaks = self._index_by_year(), self._breaks()
+        wide, breaks = self._index_by_year, self._breaks
         segment = {y: sum(b <= int(y) for b in breaks) for y in wide.columns}
         return pd.DataFrame([{"unit": self.unit_name(u), "year": int(y), "estimate": e,
                               "segment": f"{u}#{segment[y]}"}
@@ -123,7 +131,7 @@ class CityReport(StoreView):
 
     def comparability_note(self) -> str:
         """What could not be compared with last year and why, and where the trend lines break (Markdown)."""
-        parts = [cmp.note(self), self.p.md("cmp.trend") if self._breaks() else ""]
+        parts = [cmp.note(self), self.p.md("cmp.trend") if self._breaks else ""]
         return "\n\n".join(x for x in parts if x)
 
     def group_table(self) -> pd.DataFrame:
