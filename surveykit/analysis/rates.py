@@ -16,29 +16,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..scoring import group_codes, item_score_matrix, rollup
 from ..spec.questionnaire import Questionnaire
 from ..survey.common import as_list
 from ..survey.design import Design
+from .drivers import respondent_scores
 
 RATE_COLUMNS = ["group", "node", "estimate", "se", "ci_low", "ci_high", "n"]
-
-
-def respondent_node_scores(q: Questionnaire, data: pd.DataFrame, nodes: Sequence[str]) -> np.ndarray:
-    """Each respondent's own score on each node (rows x nodes): the tree's weights for their group renormalised
-    over the items they answered; NaN where they answered none."""
-    g = group_codes(q, data)
-    s = item_score_matrix(q, data, groups=g)
-    ru = rollup(q)
-    col = [ru.elements.index(n) for n in nodes]
-    answered, filled = ~np.isnan(s), np.nan_to_num(s)
-    out = np.full((len(data), len(nodes)), np.nan)
-    for k, gid in enumerate(q.group_ids):
-        rows = g == k
-        c = ru.coef[gid][:, col]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[rows] = (filled[rows] @ c) / (answered[rows] @ c)
-    return out
 
 
 def satisfaction_rates(q: Questionnaire, design: Design, by: str | Sequence[str] | None = None, *,
@@ -69,7 +52,8 @@ def satisfaction_rates(q: Questionnaire, design: Design, by: str | Sequence[str]
         return pd.DataFrame(columns=[*by_cols, *RATE_COLUMNS])
     nodes = list(nodes or ["index", *[n.id for n in q.indicators]])
     threshold = q.scale.score(min(q.top_box))
-    scores = respondent_node_scores(q, design.data, nodes)
+    # each respondent's own score (weights renormalised over the items they answered; at least one answered)
+    scores = respondent_scores(q, design.data, nodes, min_share=1e-9).to_numpy()
     flags = {f"_satisfied_{k}": np.where(np.isnan(scores[:, k]), np.nan, (scores[:, k] >= threshold - 1e-9) * 1.0)
              for k in range(len(nodes))}
     out = design.assign(**flags).proportion(list(flags), by=by_cols or None, method="logit")
