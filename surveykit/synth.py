@@ -92,7 +92,7 @@ import numpy as np
 import pandas as pd
 
 from .io.writers import write_csv
-from .scoring import rollup
+from .scoring import item_applies, rollup
 from .spec.questionnaire import Questionnaire
 from .demo import UNITS as DEMO_UNITS  # the demo's reporting units (default strata)
 from .units import Unit
@@ -385,7 +385,7 @@ def _build_population(q: Questionnaire, year: int, seed: int, fr: _Frame) -> _Po
     codes = y.astype(np.int32)
 
     # who is asked what
-    asked_by_group = np.array([[g in q.item_groups(i) for i in q.items] for g in group_ids])  # (G, I)
+    asked_by_group = item_applies(q)  # (G, I)
     answered = asked_by_group[group]
 
     is_dk = _dont_know(q, fr, rng, group, latent, level, general, dims, answered)
