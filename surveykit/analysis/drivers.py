@@ -425,7 +425,14 @@ def importance_performance(q: Questionnaire, design: Design, *, outcome: str = "
                         "performance": sc["estimate"].reindex(imp["node"]).to_numpy(),
                         "performance_se": sc["se"].reindex(imp["node"]).to_numpy()})
     out["importance_mean"] = out["importance"].mean()
-    out["performance_mean"] = out["performance"].mean()
+    return assign_quadrants(out, lang)
+
+
+def assign_quadrants(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """``table`` (columns ``importance``, ``importance_mean``, ``performance``) with ``performance_mean`` (over its
+    rows), ``quadrant`` and ``quadrant_label``: split at the means (Martilla & James 1977) -- high importance and
+    low performance is where to concentrate."""
+    out = table.assign(performance_mean=table["performance"].mean())
     hi_i = out["importance"] >= out["importance_mean"]
     hi_p = out["performance"] >= out["performance_mean"]
     out["quadrant"] = np.select([hi_i & ~hi_p, hi_i & hi_p, ~hi_i & ~hi_p], ["concentrate_here", "keep_up",

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..analysis.drivers import QUADRANTS
+from ..analysis.drivers import assign_quadrants
 from ..analysis.ranks import format_rank
 from ..results import REGION
 from . import comparability as cmp
@@ -255,18 +255,17 @@ class DistrictReport(StoreView):
 
     def drivers_data(self) -> pd.DataFrame:
         """Importance (the region's data) of the first-level indicators against this unit's scores, in quadrants
-        split at the means (Martilla & James 1977): the table surveykit.analysis.quadrant_chart draws."""
+        (:func:`surveykit.analysis.drivers.assign_quadrants`): the table surveykit.analysis.quadrant_chart draws."""
+        return self._drivers
+
+    @cached_property
+    def _drivers(self) -> pd.DataFrame:
         d = self.store.drivers
         d = d[d.level == 1].copy()
         shown = self.scores[(self.scores.group == "all") & ~self.scores.suppressed.astype(bool)]
         d["performance"] = d.node.map(shown.set_index("node")["estimate"])   # a suppressed score is not plotted
-        d = d[d.performance.notna()]
-        d["performance_mean"] = d["performance"].mean()
-        hi_i, hi_p = d.importance >= d.importance_mean, d.performance >= d.performance_mean
-        d["quadrant"] = np.select([hi_i & ~hi_p, hi_i & hi_p, ~hi_i & ~hi_p],
-                                  ["concentrate_here", "keep_up", "low_priority"], "possible_overkill")
+        d = assign_quadrants(d[d.performance.notna()], self.lang)
         d["label"] = [self.label(n) for n in d.node]
-        d["quadrant_label"] = [QUADRANTS[c][self.lang] for c in d.quadrant]
         return d
 
     def drivers_table(self) -> pd.DataFrame:
