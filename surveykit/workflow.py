@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -43,7 +44,7 @@ from .protection.pipeline import build_composite
 from .protection.scorecard import evaluate_targets, load_targets, satisfaction_from_scores, scorecard_overall
 from .protection.uncertainty import uncertainty_analysis
 from .protection.values import read_indicator_values
-from .quality import prepare
+from .quality import Prepared, prepare
 from .resources import default_file
 from .results import (PROTECTION_TABLES, REGION, STORE_VERSION, load_plan, load_protection, load_results,
                       read_manifest, sha256, write_plan, write_protection, write_store)
@@ -100,13 +101,33 @@ def ensure_results(study: Study, years: list[int] | None = None, *, recompute: b
 
 
 # --- one year ---------------------------------------------------------------------------------------------------
-def compute_year(study: Study, year: int, *, key: str | None = None) -> Path:
-    """Compute the results store of one year (see the module docstring); returns the year's folder."""
-    q = study_questionnaire(study, year)
+@dataclass(frozen=True)
+class YearSample:
+    """A year's responses as every computation reads them: prepared, units found, unit ids in the unit column, the
+    weighted (raked) design and its weight diagnostics."""
+
+    prepared: Prepared
+    units: UnitSet
+    data: pd.DataFrame
+    design: Design
+    weights: pd.DataFrame
+
+
+def year_sample(study: Study, year: int, q: Questionnaire) -> YearSample:
+    """Read, check and weight a year's responses (the one sequence :func:`compute_year`, the common-items index and
+    the sampling plan all start from)."""
     prepared = read_responses(study, year, q)
     units = study_units(study, year, prepared)
     data = with_unit_ids(study, year, prepared.data, units)
     design, weights = weighted_design(study, year, data, units)
+    return YearSample(prepared, units, data, design, weights)
+
+
+def compute_year(study: Study, year: int, *, key: str | None = None) -> Path:
+    """Compute the results store of one year (see the module docstring); returns the year's folder."""
+    q = study_questionnaire(study, year)
+    ys = year_sample(study, year, q)
+    prepared, units, data, design, weights = ys.prepared, ys.units, ys.data, ys.design, ys.weights
     tables, notes = survey_tables(study, q, design, data)
     tables["weights"] = weights
     tables.update(quality_tables(prepared, units))
@@ -135,7 +156,7 @@ def read_responses(study: Study, year: int, q: Questionnaire):
     return prepared
 
 
-def _check_design_columns(study: Study, year: int, prepared) -> None:
+def _check_design_columns(study: Study, year: int, prepared: Prepared) -> None:
     """Every column the study's design names is in the responses as read: else one line naming the study's key. A
     typo in ``unit_column`` shows here: the unit column is then found by its values and read under the typo's name."""
     renamed = {m.column: m.target for m in prepared.mapping.matches if m.column != m.target}
@@ -508,11 +529,8 @@ def index_on_common_items(study: Study, prev: int, cur: int, comp: pd.DataFrame)
 def _common_groups_design(study: Study, year: int, tree: Questionnaire) -> Design:
     """The year's weighted design (as compute_year builds it), restricted to the respondent groups of ``tree``
     (a domain: the design is kept whole)."""
-    q = study_questionnaire(study, year)
-    prepared = read_responses(study, year, q)
-    units = study_units(study, year, prepared)
-    data = with_unit_ids(study, year, prepared.data, units)
-    design, _ = weighted_design(study, year, data, units)
+    ys = year_sample(study, year, study_questionnaire(study, year))
+    design, data = ys.design, ys.data
     col = tree.groups.column
     inside = data[col].astype("string").str.strip().isin(tree.group_ids).fillna(False).to_numpy(bool)
     if inside.all():
@@ -710,9 +728,7 @@ def study_plan_parameters(study: Study | str | Path, year: int) -> pd.DataFrame:
                          file=study.file)
     res = load_results(study.results_dir, year)
     q = load_questionnaire(res.manifest["inputs"]["questionnaire"]["path"])
-    prepared = read_responses(study, year, q)
-    units = study_units(study, year, prepared)
-    design = weighted_design(study, year, with_unit_ids(study, year, prepared.data, units), units)[0]
+    design = year_sample(study, year, q).design
     return plan_parameters(res, q, design, study.unit_column, source=study.responses_path(year))
 
 
