@@ -476,3 +476,28 @@ def test_no_verdict_contradicts_its_interval(demo):
                 assert significant == (lo > 0 or hi < 0), (name, row)
                 checked += 1
     assert checked > 50
+
+
+def test_a_suppressed_satisfaction_rate_shows_the_mark(demo):
+    """A unit's satisfaction rate from too few respondents stays in the report's tables as "too few" (it was
+    dropped: the unit report skipped the row and the overview left a blank), and its number is not in the table."""
+    import dataclasses
+
+    from surveykit.report.city import CityReport
+    from surveykit.report.suppression import reportable
+
+    res = demo["study"].results_dir
+    store = load_results(res, 2026)
+    rates = store.satisfaction_rates
+    hidden = rates[(rates.unit == "pudong") & (rates.node == "index")].estimate.iloc[0]
+    store = dataclasses.replace(store, satisfaction_rates=rates.assign(suppressed=rates.unit.eq("pudong")))
+    shown = reportable(store)
+    unit = DistrictReport(res, 2026, "pudong", "zh")
+    unit.store = shown
+    t = unit.rates_table()
+    assert (t["满意率"] == "样本不足").all() and len(t) == 1 + len(unit.first_level())
+    city = CityReport(res, 2026, "zh")
+    city.store = shown
+    row = city.rates_table().set_index("区").loc["浦东新区"]
+    assert (row == "样本不足").all()
+    assert f"{100 * hidden:.1f}%" not in t.to_string() + row.to_string()

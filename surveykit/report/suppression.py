@@ -37,6 +37,8 @@ import pandas as pd
 from ..results import YearResults, load_results, read_manifest
 
 SCORE_TABLES = ("scores_unit", "scores_city")
+#: tables whose suppressed rows the reports keep, flagged and blanked, to show the "too few" mark in their place
+MARKED_TABLES = (*SCORE_TABLES, "satisfaction_rates")
 _TEST = ["se", "ci_low", "ci_high", "z", "p_value", "p_adj", "ci_low_adj", "ci_high_adj", "verdict"]
 BLANKED = {
     "scores_unit": ["estimate", "se", "ci_low", "ci_high", "rse"],
@@ -98,10 +100,15 @@ def public_tables(store: YearResults, previous: YearResults | None = None,
 
 
 def reportable(store: YearResults, previous: YearResults | None = None) -> YearResults:
-    """``store`` without the suppressed rows of its analysis tables (the score tables keep theirs, flagged: the
-    reports mark them "too few")."""
-    keep = {name: getattr(store, name)[~mask].reset_index(drop=True)
-            for name, mask in masks(store, previous).items() if name not in SCORE_TABLES}
+    """``store`` without the suppressed rows of its analysis tables; the score tables and the satisfaction rates keep
+    theirs, flagged (and the rates' numbers blanked): the reports mark them "too few"."""
+    keep = {}
+    for name, mask in masks(store, previous).items():
+        if name in SCORE_TABLES:
+            continue
+        table = getattr(store, name)
+        keep[name] = _blank(table, mask, BLANKED[name]) if name in MARKED_TABLES else \
+            table[~mask].reset_index(drop=True)
     return replace(store, **keep)
 
 
